@@ -1,0 +1,154 @@
+"""Array backends: NumPy on the CPU, CuPy on a CUDA GPU.
+
+Every layer asks the array it is given which module to use (``xp = get_array_module(x)``),
+so the same code runs on both devices. CuPy is imported here and nowhere else, and only
+when a GPU is actually asked for: a CPU-only machine never needs it installed.
+
+Random numbers used by minigan (weight initialisation, Dropout masks, the noise the GAN
+examples draw) come from one generator per device, seeded together by :func:`seed`, so a
+run is reproducible and its random state can be saved in a checkpoint.
+"""
+import contextlib
+import sys
+
+import numpy as np
+
+DEVICES = ("cpu", "cuda")
+
+_cupy = None          # the cupy module once imported
+_generators = {}      # device -> numpy / cupy random Generator
+_seed_value = None
+
+
+def _import_cupy():
+    """Import CuPy on first use; a clear error when it is missing."""
+    global _cupy
+    if _cupy is None:
+        try:
+            import cupy
+        except ImportError as exc:  # pragma: no cover - depends on the machine
+            raise RuntimeError(
+                "device 'cuda' needs CuPy: pip install -e '.[gpu]' (cupy-cuda12x) on a machine "
+                "with an NVIDIA GPU") from exc
+        _cupy = cupy
+    return _cupy
+
+
+def cuda_available():
+    """True when CuPy imports and sees at least one CUDA device."""
+    try:
+        cupy = _import_cupy()
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:
+        return False
+
+
+def get_array_module(x):
+    """numpy or cupy, whichever owns array ``x`` (numpy for anything else)."""
+    cupy = sys.modules.get("cupy")
+    if cupy is not None and isinstance(x, cupy.ndarray):
+        return cupy
+    return np
+
+
+def device_of(x):
+    """'cuda' for a CuPy array, 'cpu' otherwise."""
+    return "cpu" if get_array_module(x) is np else "cuda"
+
+
+def check_device(device):
+    """Validate a device name; returns it."""
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}: expected one of {DEVICES}")
+    return device
+
+
+def to_device(x, device):
+    """Return ``x`` as an array on ``device`` ('cpu' or 'cuda'); no copy when already there."""
+    check_device(device)
+    if device == "cpu":
+        return asnumpy(x)
+    cupy = _import_cupy()
+    return cupy.asarray(x)
+
+
+def asnumpy(x):
+    """A NumPy array holding ``x`` (copied from the GPU when it lives there)."""
+    xp = get_array_module(x)
+    if xp is np:
+        return np.asarray(x)
+    return xp.asnumpy(x)
+
+
+def array_module_for(device):
+    """The array module that serves ``device``."""
+    return np if check_device(device) == "cpu" else _import_cupy()
+
+
+def seed(n):
+    """Seed minigan's random generators (NumPy's, and CuPy's when CuPy is in use)."""
+    global _seed_value
+    _seed_value = int(n)
+    _generators.clear()
+    _generators["cpu"] = np.random.default_rng(_seed_value)
+    if _cupy is not None:
+        _generators["cuda"] = _cupy.random.default_rng(_seed_value)
+
+
+def rng(device="cpu"):
+    """The random Generator minigan draws from on ``device`` (created unseeded on first use)."""
+    gen = _generators.get(device)
+    if gen is None:
+        xp = array_module_for(device)
+        gen = xp.random.default_rng(_seed_value)
+        _generators[device] = gen
+    return gen
+
+
+def rng_state():
+    """Picklable/JSON-able state of every generator in use, for checkpoints."""
+    state = {}
+    for device, gen in _generators.items():
+        if device == "cpu":
+            state[device] = gen.bit_generator.state
+        else:  # CuPy generators expose no portable state; resume there is not bit-exact
+            state[device] = None
+    return state
+
+
+def set_rng_state(state):
+    """Restore what :func:`rng_state` returned."""
+    for device, s in state.items():
+        if device == "cpu" and s is not None:
+            rng("cpu").bit_generator.state = s
+
+
+@contextlib.contextmanager
+def fixed_rng(device, seed_value):
+    """Within the block, minigan draws on ``device`` from a fresh generator seeded with
+    ``seed_value``; the previous generator (and its position) is restored afterwards.
+    Used to replay a random forward (Dropout) identically, e.g. in gradient checks."""
+    previous = _generators.get(device)
+    _generators[device] = array_module_for(device).random.default_rng(seed_value)
+    try:
+        yield
+    finally:
+        if previous is None:
+            _generators.pop(device, None)
+        else:
+            _generators[device] = previous
+
+
+def scatter_add(xp, target, index, values):
+    """``target[index] += values`` with repeated indices accumulated, on either backend.
+
+    NumPy spells this ``np.add.at``; CuPy spells it ``cupyx.scatter_add``. Hidden here so no
+    layer needs to know which. (The convolutions do not use it: their col2im loops over the
+    kernel offsets instead, which is much faster.)
+    """
+    if xp is np:
+        np.add.at(target, index, values)
+    else:
+        import cupyx
+        cupyx.scatter_add(target, index, values)
+    return target

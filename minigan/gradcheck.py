@@ -1,0 +1,114 @@
+"""Gradient checking: compare each hand-written backward with finite differences.
+
+For a module, the scalar tested is f = Σ y·R, a fixed random projection R of the output
+y = m(x) (a random R, not all ones: with all ones, e.g. BatchNorm's true input gradient is
+exactly zero and a broken backward could pass). Its analytic gradients are
+``m.backward(R)`` for the input and ``p.grad`` for every parameter; the numeric ones are
+central differences (f(θ + h) − f(θ − h)) / 2h, element by element (a random subset of
+elements for large tensors). For a loss, f is the loss itself and ``loss.backward()`` its
+gradient.
+
+The error reported per tensor is the worst, over the checked elements, of
+|analytic − numeric| / max(|analytic|, |numeric|, 1e-3·max|numeric|, 1e-10)
+(the floor keeps finite-difference noise on near-zero entries from counting as error).
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .backend import asnumpy, device_of, fixed_rng, get_array_module
+from .nn.module import Module
+
+
+@dataclass
+class GradcheckReport:
+    """``ok`` is True when every error is below ``tolerance``; ``errors`` maps
+    "input" and each parameter name to its worst relative error."""
+    ok: bool
+    errors: dict = field(default_factory=dict)
+    tolerance: float = 1e-5
+
+    def __str__(self):
+        lines = [f"gradcheck {'passed' if self.ok else 'FAILED'} (tolerance {self.tolerance:g})"]
+        lines += [f"  {name:<24} {err:.2e}{'' if err < self.tolerance else '  <-- wrong'}"
+                  for name, err in self.errors.items()]
+        return "\n".join(lines)
+
+
+def _relative_error(analytic, numeric):
+    analytic, numeric = np.asarray(analytic, np.float64), np.asarray(numeric, np.float64)
+    if analytic.size == 0:
+        return 0.0
+    floor = max(1e-3 * float(np.abs(numeric).max()), 1e-10)
+    denom = np.maximum(np.maximum(np.abs(analytic), np.abs(numeric)), floor)
+    return float((np.abs(analytic - numeric) / denom).max())
+
+
+def gradcheck(fn, x, target=None, eps=1e-6, tolerance=1e-5, max_elements=200, seed=0):
+    """Check ``fn``'s backward at input ``x`` (a module, or a loss with ``target``).
+
+    Runs in float64: a module must be float64 already (``module.double()``); ``x`` (and
+    ``target``) are converted. Random parts of a forward (Dropout's mask) are replayed
+    identically at every evaluation (a fixed-seed generator during each forward).
+    Returns a :class:`GradcheckReport`.
+    """
+    xp = get_array_module(x)
+    is_module = isinstance(fn, Module)
+    if is_module and fn.dtype not in (None, np.float64):
+        raise TypeError(f"gradcheck: {type(fn).__name__} has dtype {fn.dtype}; finite differences "
+                        f"need float64 — call module.double() first")
+    if is_module and fn.device is not None and fn.device != device_of(x):
+        raise ValueError(f"gradcheck: input is on {device_of(x)!r}, module on {fn.device!r}")
+    x = x.astype(np.float64)  # a copy we may perturb; keeps x's memory layout
+    if target is not None:
+        target = xp.asarray(target, dtype=np.float64)
+    if not is_module and target is None:
+        raise ValueError("gradcheck: a loss needs target=...")
+    picker = np.random.default_rng(seed)
+    device = device_of(x)
+
+    def forward():
+        with fixed_rng(device, seed):  # the same Dropout mask at every evaluation
+            return fn(x)
+
+    if is_module:
+        y = forward()
+        projection = xp.asarray(picker.standard_normal(y.shape))
+
+        def f():
+            return float((forward() * projection).sum())
+
+        fn.zero_grad()
+        analytic = {"input": fn.backward(projection)}
+        analytic.update({name: p.grad.copy() for name, p in fn.named_parameters()})
+        tensors = {"input": x}
+        tensors.update({name: p.data for name, p in fn.named_parameters()})
+    else:
+        def f():
+            return float(fn(x, target))
+
+        f()
+        analytic = {"input": fn.backward()}
+        tensors = {"input": x}
+
+    errors = {}
+    for name, array in tensors.items():
+        flat_index = np.arange(array.size)
+        if array.size > max_elements:
+            flat_index = np.sort(picker.choice(array.size, max_elements, replace=False))
+        numeric = np.empty(len(flat_index))
+        for k, i in enumerate(flat_index):
+            idx = np.unravel_index(i, array.shape)
+            original = float(array[idx])
+            array[idx] = original + eps
+            f_plus = f()
+            array[idx] = original - eps
+            f_minus = f()
+            array[idx] = original
+            numeric[k] = (f_plus - f_minus) / (2 * eps)
+        grad = asnumpy(analytic[name]).reshape(-1)[flat_index]
+        errors[name] = _relative_error(grad, numeric)
+    if is_module:
+        forward()  # leave the module's cache consistent with x
+    return GradcheckReport(ok=all(e < tolerance for e in errors.values()), errors=errors,
+                           tolerance=tolerance)

@@ -1,0 +1,83 @@
+"""Conv2d: cross-correlation of NCHW images with a (Cout, Cin, kh, kw) kernel, via im2col."""
+import numpy as np
+
+from . import init
+from .im2col import Workspace, col2im, conv_output_size, im2col, pair
+from .layout import batch_first, batch_last, contiguous_batch_last
+from .module import Module, Parameter
+
+
+class Conv2d(Module):
+    """2-D convolution (PyTorch's cross-correlation), ``y = W ⋆ x + b``.
+
+        y[n, o, oh, ow] = b[o] + Σ_{c,i,j} W[o, c, i, j] · x_pad[n, c, oh·sh + i, ow·sw + j]
+
+    Shapes: x (N, Cin, H, W), W (Cout, Cin, kh, kw), b (Cout,), y (N, Cout, Ho, Wo) with
+    Ho = ⌊(H + 2ph − kh)/sh⌋ + 1 (and the same for Wo).
+
+    Forward (batch-last in memory, im2col.py):
+        X = im2col(x)                      (Cin·kh·kw, Ho·Wo·N)
+        Y = W.reshape(Cout, −1) @ X + b    (Cout, Ho·Wo·N)  = (Cout, Ho, Wo, N)
+    Backward, with dY = ∂L/∂y laid out as (Cout, Ho·Wo·N):
+        ∂L/∂W += dY @ Xᵀ                   (Cout, Cin·kh·kw)
+        ∂L/∂b += Σ over pixels and batch of dY
+        ∂L/∂x  = col2im(Wᵀ @ dY)           (Cin, H, W, N)  — a transposed convolution of dY
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
+        super().__init__()
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = pair(stride, "stride")
+        self.padding = pair(padding, "padding")
+        kh, kw = self.kernel_size
+        fan_in = in_channels * kh * kw
+        self.weight = Parameter(np.empty((out_channels, in_channels, kh, kw), dtype=np.float32))
+        init.default_uniform(self.weight, fan_in)
+        if bias:
+            self.bias = Parameter(np.empty(out_channels, dtype=np.float32))
+            init.default_uniform(self.bias, fan_in)
+        else:
+            self.bias = None
+        self._workspace = Workspace()
+
+    def output_size(self, h, w):
+        """(Ho, Wo) for an H×W input; raises if the kernel does not fit the padded input."""
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        if h + 2 * ph < kh or w + 2 * pw < kw:
+            raise ValueError(f"{type(self).__name__}: kernel {kh}x{kw} is larger than the padded "
+                             f"input {h + 2 * ph}x{w + 2 * pw} (input {h}x{w}, padding {ph},{pw})")
+        return conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+
+    def forward(self, x):
+        self._check_input(x, 4, 1, self.in_channels)
+        n, _, h, w = x.shape
+        ho, wo = self.output_size(h, w)
+        columns = im2col(batch_last(x), self.kernel_size, self.stride, self.padding, (ho, wo),
+                         self._workspace)                                    # (Cin·kh·kw, Ho·Wo·N)
+        y = self.weight.data.reshape(self.out_channels, -1) @ columns        # (Cout, Ho·Wo·N)
+        if self.bias is not None:
+            y += self.bias.data[:, None]
+        self._cache = (columns, (n, h, w), (ho, wo))
+        return batch_first(y.reshape(self.out_channels, ho, wo, n))
+
+    def backward(self, grad_output):
+        columns, (n, h, w), (ho, wo) = self._get_cache()
+        self._check_grad(grad_output, (n, self.out_channels, ho, wo), columns)
+        dy = contiguous_batch_last(grad_output).reshape(self.out_channels, -1)  # (Cout, Ho·Wo·N)
+        self.weight.grad += (dy @ columns.T).reshape(self.weight.data.shape)
+        if self.bias is not None:
+            self.bias.grad += dy.sum(axis=1)
+        dcolumns = self.weight.data.reshape(self.out_channels, -1).T @ dy      # (Cin·kh·kw, Ho·Wo·N)
+        dx = col2im(dcolumns, self.in_channels, (h, w), self.kernel_size, self.stride,
+                    self.padding, (ho, wo))
+        return batch_first(dx)
+
+    def _clear_cache(self):
+        super()._clear_cache()
+        self.__dict__.get("_workspace", Workspace()).clear()
+
+    def extra_repr(self):
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}, padding={self.padding}")
+        return s + ("" if self.bias is not None else ", bias=False")

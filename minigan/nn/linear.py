@@ -1,0 +1,53 @@
+"""Linear: y = x Wᵀ + b."""
+import numpy as np
+
+from . import init
+from .layout import batch_first, batch_last
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """Fully connected layer, ``y = x @ W.T + b``.
+
+    Shapes: x (N, in), W (out, in), b (out,), y (N, out).
+
+    Forward is computed as yᵀ = W xᵀ + b: with the batch as the last axis in memory
+    (layout.py) the product lands in the layout the next layer wants, and xᵀ is free.
+
+    Backward, for upstream gradient dy = ∂L/∂y (N, out):
+        ∂L/∂W += dyᵀ x        (out, N) @ (N, in)  -> (out, in)
+        ∂L/∂b += Σ_n dy[n]    (out,)
+        ∂L/∂x  = dy W         returned as (W.T @ dyᵀ)ᵀ  -> (N, in)
+    """
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
+        init.default_uniform(self.weight, in_features)
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype=np.float32))
+            init.default_uniform(self.bias, in_features)
+        else:
+            self.bias = None
+
+    def forward(self, x):
+        self._check_input(x, 2, 1, self.in_features)
+        x_t = batch_last(x)                                   # (in, N)
+        y_t = self.weight.data @ x_t                          # (out, N)
+        if self.bias is not None:
+            y_t += self.bias.data[:, None]
+        self._cache = x
+        return batch_first(y_t)                               # (N, out)
+
+    def backward(self, grad_output):
+        x = self._get_cache()
+        self._check_grad(grad_output, (x.shape[0], self.out_features), x)
+        dy_t = batch_last(grad_output)                        # (out, N)
+        self.weight.grad += dy_t @ x                          # (out, N) @ (N, in)
+        if self.bias is not None:
+            self.bias.grad += dy_t.sum(axis=1)
+        return batch_first(self.weight.data.T @ dy_t)         # (in, N) -> (N, in)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -1,0 +1,42 @@
+"""Adam (torch.optim.Adam, step for step)."""
+import math
+
+from ..backend import get_array_module
+from .optimizer import Optimizer
+
+
+class Adam(Optimizer):
+    """For each parameter θ with gradient g, at step t = 1, 2, ...:
+        g ← g + λ·θ                               (weight_decay λ: L2, added to the gradient)
+        m ← β₁·m + (1 − β₁)·g                     first moment
+        v ← β₂·v + (1 − β₂)·g²                    second moment
+        θ ← θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
+    ε is added after the square root and the bias corrections, exactly as PyTorch does.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        if lr < 0 or eps < 0 or weight_decay < 0 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"Adam: invalid hyper-parameters lr={lr}, betas={betas}, eps={eps}, "
+                             f"weight_decay={weight_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+
+    def step(self):
+        group = self.param_groups[0]
+        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        for i, p in enumerate(self.params):
+            xp = get_array_module(p.data)
+            state = self.state.get(i)
+            if state is None:
+                state = self.state[i] = {"step": 0, "exp_avg": xp.zeros_like(p.data),
+                                         "exp_avg_sq": xp.zeros_like(p.data)}
+            state["step"] += 1
+            t = state["step"]
+            g = p.grad + wd * p.data if wd else p.grad
+            m, v = state["exp_avg"], state["exp_avg_sq"]
+            m *= beta1
+            m += (1 - beta1) * g
+            v *= beta2
+            v += (1 - beta2) * (g * g)
+            step_size = lr / (1 - beta1 ** t)
+            denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps
+            p.data -= step_size * (m / denom)
