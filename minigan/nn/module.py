@@ -187,6 +187,9 @@ class Module:
     def dtype(self):
         for _, p in self.named_parameters():
             return p.data.dtype
+        for _, b in self.named_buffers():
+            if b.dtype.kind == "f":
+                return b.dtype
         return None
 
     # --- forward / backward -----------------------------------------------------------------

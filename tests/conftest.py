@@ -1,0 +1,45 @@
+"""Shared fixtures: the device the layer tests run on.
+
+    pytest                     -> CPU (NumPy)
+    pytest --device cuda       -> GPU (CuPy); or MINIGAN_TEST_DEVICE=cuda pytest
+Tests marked ``gpu`` skip cleanly when no CUDA device is present.
+"""
+import os
+
+import numpy as np
+import pytest
+
+import minigan as mg
+
+
+def pytest_addoption(parser):
+    parser.addoption("--device", default=os.environ.get("MINIGAN_TEST_DEVICE", "cpu"),
+                     choices=["cpu", "cuda"], help="array backend for the layer tests")
+
+
+def pytest_collection_modifyitems(config, items):
+    if mg.cuda_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU with CuPy (none found)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def device(request):
+    """'cpu' or 'cuda': where layer/loss/optimizer tests put their arrays and modules."""
+    name = request.config.getoption("--device")
+    if name == "cuda" and not mg.cuda_available():
+        pytest.skip("--device cuda given but no CUDA GPU/CuPy is available")
+    return name
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture(autouse=True)
+def _seed_minigan():
+    mg.seed(0)
