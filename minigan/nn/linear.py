@@ -37,11 +37,11 @@ class Linear(Module):
         y_t = self.weight.data @ x_t                          # (out, N)
         if self.bias is not None:
             y_t += self.bias.data[:, None]
-        self._cache = x
+        self._cache = (x,)
         return batch_first(y_t)                               # (N, out)
 
     def backward(self, grad_output):
-        x = self._get_cache()
+        (x,) = self._get_cache()
         self._check_grad(grad_output, (x.shape[0], self.out_features), x)
         dy_t = batch_last(grad_output)                        # (out, N)
         self.weight.grad += dy_t @ x                          # (out, N) @ (N, in)
