@@ -26,7 +26,7 @@ CACHE_NAMES = {
     nn.LeakyReLU: ("input x", "output y"),
     nn.ReLU: ("input x", "output y"),
     nn.Tanh: ("input x", "output y"),
-    nn.Dropout: ("mask / (1 − p)", "input shape", "input x"),
+    nn.Dropout: ("uniform draws u (kept: u ≥ p)", "input shape", "input x"),
     nn.Flatten: ("input shape", "input x"),
     nn.Reshape: ("input shape", "input x"),
 }

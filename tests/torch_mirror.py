@@ -23,7 +23,7 @@ class _ReplayDropout:
 
         class ReplayDropout(t.nn.Module):
             def forward(self, x):
-                mask = mg_dropout._cache[0]
+                mask = mg_dropout.mask() if mg_dropout.training else None
                 return x if mask is None else x * t.from_numpy(mg.asnumpy(mask).copy())
         return ReplayDropout()
 

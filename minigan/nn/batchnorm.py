@@ -1,6 +1,7 @@
 """Batch normalisation over the batch (and spatial) axes, per feature/channel."""
 import numpy as np
 
+from .. import kernels
 from ..backend import get_array_module
 from .layout import batch_first, batch_last
 from .module import Module, Parameter
@@ -45,19 +46,26 @@ class _BatchNorm(Module):
         x2 = x_t.reshape(self.num_features, -1)               # (C, M); copies only if strided
         m = x2.shape[1]
         use_batch_stats = self.training or not self.track_running_stats
+        fast = None
         if use_batch_stats:
             if m < 2:
                 raise ValueError(f"{type(self).__name__}: training needs more than 1 value per "
                                  f"channel, got input shape {tuple(x.shape)}")
-            mean = x2.mean(axis=1)
-            var = x2.var(axis=1)
+            if self.affine:   # numba: one parallel pass per channel for all of the lines below
+                fast = kernels.batchnorm_forward(x2, self.weight.data, self.bias.data, self.eps)
+            if fast is not None:
+                y, x_hat, mean, var, inv_std = fast
+            else:
+                mean = x2.mean(axis=1)
+                var = x2.var(axis=1)
             if self.training and self.track_running_stats:
                 self._update_running_stats(mean, var, m)
         else:
             mean, var = self.running_mean, self.running_var
-        inv_std = 1 / xp.sqrt(var + self.eps)
-        x_hat = (x2 - mean[:, None]) * inv_std[:, None]
-        y = x_hat * self.weight.data[:, None] + self.bias.data[:, None] if self.affine else x_hat
+        if fast is None:
+            inv_std = 1 / xp.sqrt(var + self.eps)
+            x_hat = (x2 - mean[:, None]) * inv_std[:, None]
+            y = x_hat * self.weight.data[:, None] + self.bias.data[:, None] if self.affine else x_hat
         self._cache = (x_hat, inv_std, use_batch_stats, x.shape)
         return batch_first(y.reshape(x_t.shape))
 
@@ -74,6 +82,11 @@ class _BatchNorm(Module):
         self._check_grad(grad_output, x_shape, x_hat)
         dy_t = batch_last(grad_output)
         dy = dy_t.reshape(self.num_features, -1)              # (C, M)
+        if used_batch_stats and self.affine:
+            dx = kernels.batchnorm_backward(dy, x_hat, self.weight.data, inv_std,
+                                            self.weight.grad, self.bias.grad)
+            if dx is not None:                                # numba: the lines below, fused
+                return batch_first(dx.reshape(dy_t.shape))
         if self.affine:
             self.weight.grad += (dy * x_hat).sum(axis=1)
             self.bias.grad += dy.sum(axis=1)

@@ -61,13 +61,17 @@ class Conv2d(Module):
         self._cache = (columns, (n, h, w), (ho, wo))
         return batch_first(y.reshape(self.out_channels, ho, wo, n))
 
-    def backward(self, grad_output):
+    can_skip_input_grad = True
+
+    def backward(self, grad_output, need_input_grad=True):
         columns, (n, h, w), (ho, wo) = self._get_cache()
         self._check_grad(grad_output, (n, self.out_channels, ho, wo), columns)
         dy = contiguous_batch_last(grad_output).reshape(self.out_channels, -1)  # (Cout, Ho·Wo·N)
         self.weight.grad += (dy @ columns.T).reshape(self.weight.data.shape)
         if self.bias is not None:
             self.bias.grad += dy.sum(axis=1)
+        if not need_input_grad:
+            return None
         dcolumns = self.weight.data.reshape(self.out_channels, -1).T @ dy      # (Cin·kh·kw, Ho·Wo·N)
         dx = col2im(dcolumns, self.in_channels, (h, w), self.kernel_size, self.stride,
                     self.padding, (ho, wo))

@@ -70,7 +70,9 @@ class ConvTranspose2d(Module):
         self._cache = (x_cols, (n, h, w), (ho, wo))
         return batch_first(y)
 
-    def backward(self, grad_output):
+    can_skip_input_grad = True
+
+    def backward(self, grad_output, need_input_grad=True):
         x_cols, (n, h, w), (ho, wo) = self._get_cache()
         self._check_grad(grad_output, (n, self.out_channels, ho, wo), x_cols)
         dy = batch_last(grad_output)                                            # (Cout, Ho, Wo, N)
@@ -78,6 +80,8 @@ class ConvTranspose2d(Module):
         self.weight.grad += (x_cols @ dcolumns.T).reshape(self.weight.data.shape)
         if self.bias is not None:
             self.bias.grad += dy.sum(axis=(1, 2, 3))
+        if not need_input_grad:
+            return None
         dx = self.weight.data.reshape(self.in_channels, -1) @ dcolumns          # (Cin, H·W·N)
         return batch_first(dx.reshape(self.in_channels, h, w, n))
 

@@ -1,14 +1,17 @@
 """Inverted dropout."""
+from .. import kernels
 from ..backend import device_of, rng
 from .layout import random_like
 from .module import Module
 
 
 class Dropout(Module):
-    """Training: y = x · mask / (1 − p), mask[i] ~ Bernoulli(1 − p); eval: y = x.
+    """Training: y = x · mask / (1 − p), mask[i] = [u[i] ≥ p] with u[i] ~ U[0, 1), so each
+    element is kept with probability 1 − p; eval: y = x.
 
     Scaling at training time ("inverted" dropout) keeps E[y] = x, so eval needs no change.
     Backward: dx = dy · mask / (1 − p)  (the same mask; identity in eval).
+    The uniform draws u are what the forward keeps for the backward.
     """
 
     def __init__(self, p=0.5):
@@ -17,23 +20,39 @@ class Dropout(Module):
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = float(p)
 
+    def _active(self):
+        return self.training and self.p > 0.0
+
     def forward(self, x):
         self._check_input(x, range(1, 9))
-        if not self.training or self.p == 0.0:
+        if not self._active():
             self._cache = (None, x.shape, x)
             return x
-        if self.p == 1.0:
-            scaled_mask = x * 0
-        else:
-            keep = random_like(rng(device_of(x)), x) >= self.p
-            scaled_mask = keep * x.dtype.type(1.0 / (1.0 - self.p))   # 0 or 1/(1−p), x's dtype
-        self._cache = (scaled_mask, x.shape, x)
-        return x * scaled_mask
+        u = random_like(rng(device_of(x)), x)          # drawn in x's memory order
+        y = kernels.dropout(x, u, self.p) if self.p < 1.0 else None
+        if y is None:
+            y = x * self._scaled_mask(u)
+        self._cache = (u, x.shape, x)
+        return y
 
     def backward(self, grad_output):
-        scaled_mask, shape, x = self._get_cache()
+        u, shape, x = self._get_cache()
         self._check_grad(grad_output, shape, x)
-        return grad_output if scaled_mask is None else grad_output * scaled_mask
+        if u is None:
+            return grad_output
+        dx = kernels.dropout_grad(grad_output, u, self.p) if self.p < 1.0 else None
+        return dx if dx is not None else grad_output * self._scaled_mask(u)
+
+    def _scaled_mask(self, u):
+        """mask / (1 − p): 1/(1 − p) where kept, 0 where dropped (all 0 when p = 1)."""
+        if self.p >= 1.0:
+            return u * 0
+        return (u >= self.p) * u.dtype.type(1.0 / (1.0 - self.p))
+
+    def mask(self):
+        """The scaled mask mask/(1 − p) of the last forward (None in eval or with p = 0)."""
+        u = self._get_cache()[0]
+        return None if u is None else self._scaled_mask(u)
 
     def extra_repr(self):
         return f"p={self.p}"

@@ -40,13 +40,17 @@ class Linear(Module):
         self._cache = (x,)
         return batch_first(y_t)                               # (N, out)
 
-    def backward(self, grad_output):
+    can_skip_input_grad = True
+
+    def backward(self, grad_output, need_input_grad=True):
         (x,) = self._get_cache()
         self._check_grad(grad_output, (x.shape[0], self.out_features), x)
         dy_t = batch_last(grad_output)                        # (out, N)
         self.weight.grad += dy_t @ x                          # (out, N) @ (N, in)
         if self.bias is not None:
             self.bias.grad += dy_t.sum(axis=1)
+        if not need_input_grad:
+            return None
         return batch_first(self.weight.data.T @ dy_t)         # (in, N) -> (N, in)
 
     def extra_repr(self):

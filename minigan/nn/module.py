@@ -200,6 +200,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}.forward")
 
     def backward(self, grad_output):
+        """dL/dx for the last forward; adds dL/dθ into each parameter's .grad. Layers with
+        ``can_skip_input_grad`` also take ``need_input_grad=False`` (then return None)."""
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
     def _clear_cache(self):

@@ -32,7 +32,13 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def backward(self, grad_output):
-        for m in reversed(list(self)):
+    def backward(self, grad_output, need_input_grad=True):
+        """Backward through the chain. With ``need_input_grad=False`` (the input is data or a
+        detached fake batch) the first layer skips computing dL/dx, if it can, and the result
+        is None — as PyTorch skips gradients of inputs that do not require them."""
+        modules = list(self)
+        for i, m in enumerate(reversed(modules)):
+            if i == len(modules) - 1 and not need_input_grad and getattr(m, "can_skip_input_grad", False):
+                return m.backward(grad_output, need_input_grad=False)
             grad_output = m.backward(grad_output)
         return grad_output

@@ -1,6 +1,7 @@
 """Adam (torch.optim.Adam, step for step)."""
 import math
 
+from .. import kernels
 from ..backend import get_array_module
 from .optimizer import Optimizer
 
@@ -31,12 +32,16 @@ class Adam(Optimizer):
                                          "exp_avg_sq": xp.zeros_like(p.data)}
             state["step"] += 1
             t = state["step"]
-            g = p.grad + wd * p.data if wd else p.grad
             m, v = state["exp_avg"], state["exp_avg_sq"]
+            step_size = lr / (1 - beta1 ** t)
+            bias_correction2_sqrt = math.sqrt(1 - beta2 ** t)
+            if kernels.adam_update(p.data, p.grad, m, v, beta1, beta2, step_size,
+                                   bias_correction2_sqrt, eps, wd):
+                continue                      # done by one fused kernel; the math is below
+            g = p.grad + wd * p.data if wd else p.grad
             m *= beta1
             m += (1 - beta1) * g
             v *= beta2
             v += (1 - beta2) * (g * g)
-            step_size = lr / (1 - beta1 ** t)
-            denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + eps
+            denom = xp.sqrt(v) / bias_correction2_sqrt + eps
             p.data -= step_size * (m / denom)

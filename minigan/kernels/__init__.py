@@ -1,0 +1,143 @@
+"""Fast paths for the hot elementwise chains, im2col/col2im and Adam.
+
+Every function here returns the same numbers as the plain NumPy/CuPy math written in the
+layer that calls it (that math stays in the layer, as the readable reference), and returns
+``None`` when it cannot help — the caller then runs the plain version:
+
+* NumPy arrays -> numba kernels (``cpu.py``), parallel over both cores;
+* CuPy arrays  -> CuPy ElementwiseKernels (``gpu.py``) where one fused kernel saves passes.
+
+Set ``MINIGAN_KERNELS=numpy`` to switch every fast path off (for comparison or debugging).
+tests/test_kernels.py checks each fast path against its plain twin.
+"""
+import os
+
+import numpy as np
+
+from ..backend import get_array_module
+
+ENABLED = os.environ.get("MINIGAN_KERNELS", "fast") != "numpy"
+
+
+def _cpu():
+    from . import cpu
+    return cpu
+
+
+def _gpu():
+    from . import gpu
+    return gpu
+
+
+def _backend(*arrays):
+    """'cpu' (numba), 'gpu' (CuPy kernels), or None when the fast paths are off."""
+    if not ENABLED:
+        return None
+    return "cpu" if get_array_module(arrays[0]) is np else "gpu"
+
+
+def _flat(a):
+    """A 1-D view of ``a``'s memory when it is one dense block (any axis order), else None."""
+    v = a.ravel(order="K")
+    return v if np.may_share_memory(a, v) else None
+
+
+def _same_layout(*arrays):
+    return all(a.strides == arrays[0].strides and a.shape == arrays[0].shape for a in arrays[1:])
+
+
+def _elementwise(cpu_kernel, gpu_kernel, out_like, *arrays, scalars=()):
+    """Run a flat elementwise kernel over arrays that share one memory layout."""
+    backend = _backend(out_like)
+    if backend is None or not _same_layout(out_like, *arrays):
+        return None
+    xp = get_array_module(out_like)
+    out = xp.empty_like(out_like)       # same memory layout as the inputs
+    if backend == "gpu":
+        return gpu_kernel(*arrays, *scalars, out)
+    flats = [_flat(a) for a in (*arrays, out)]
+    if any(f is None for f in flats):
+        return None
+    cpu_kernel(*flats[:-1], *scalars, flats[-1])
+    return out
+
+
+def leaky_relu(x, slope):
+    """y = x if x > 0 else slope·x, or None."""
+    s = x.dtype.type(slope)
+    return _elementwise(lambda *a: _cpu().leaky_relu_forward(*a), lambda *a: _gpu().leaky_relu_forward(*a),
+                        x, x, scalars=(s,))
+
+
+def leaky_relu_grad(x, dy, slope):
+    """dx = dy if x > 0 else slope·dy, or None."""
+    s = x.dtype.type(slope)
+    return _elementwise(lambda *a: _cpu().leaky_relu_backward(*a), lambda *a: _gpu().leaky_relu_backward(*a),
+                        x, x, dy, scalars=(s,))
+
+
+def dropout(x, uniform, p):
+    """y = x/(1 − p) where uniform ≥ p else 0, or None."""
+    scalars = (x.dtype.type(p), x.dtype.type(1.0 / (1.0 - p)))
+    return _elementwise(lambda *a: _cpu().dropout_forward(*a), lambda *a: _gpu().dropout_forward(*a),
+                        x, x, uniform, scalars=scalars)
+
+
+def dropout_grad(dy, uniform, p):
+    scalars = (dy.dtype.type(p), dy.dtype.type(1.0 / (1.0 - p)))
+    return _elementwise(lambda *a: _cpu().dropout_backward(*a), lambda *a: _gpu().dropout_backward(*a),
+                        dy, dy, uniform, scalars=scalars)
+
+
+def batchnorm_forward(x2, gamma, beta, eps):
+    """Training BatchNorm on rows of a C-contiguous (C, M) array -> (y, x̂, μ, σ², 1/√(σ²+ε)),
+    or None (CPU only: on the GPU the plain CuPy reductions are already fast)."""
+    if _backend(x2) != "cpu" or not x2.flags.c_contiguous:
+        return None
+    C = x2.shape[0]
+    y, x_hat = np.empty_like(x2), np.empty_like(x2)
+    mean, var, inv_std = (np.empty(C, dtype=np.float64) for _ in range(3))
+    _cpu().batchnorm_forward(x2, gamma, beta, eps, x_hat, y, mean, var, inv_std)
+    return y, x_hat, mean.astype(x2.dtype), var.astype(x2.dtype), inv_std.astype(x2.dtype)
+
+
+def batchnorm_backward(dy2, x_hat, gamma, inv_std, dgamma, dbeta):
+    """Training BatchNorm backward on (C, M) rows; adds into dgamma/dbeta; returns dx or None."""
+    if _backend(dy2) != "cpu" or not (dy2.flags.c_contiguous and x_hat.flags.c_contiguous):
+        return None
+    dx = np.empty_like(dy2)
+    _cpu().batchnorm_backward(dy2, x_hat, gamma, inv_std, dgamma, dbeta, dx)
+    return dx
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_correction2_sqrt,
+                eps, weight_decay):
+    """One fused Adam step in place; returns True when done, False when the caller must."""
+    backend = _backend(param)
+    if backend is None or not all(a.flags.c_contiguous for a in (param, grad, exp_avg, exp_avg_sq)):
+        return False
+    t = param.dtype.type
+    scalars = (t(beta1), t(beta2), t(step_size), t(bias_correction2_sqrt), t(eps), t(weight_decay))
+    if backend == "gpu":
+        _gpu().adam_update(param, grad, exp_avg, exp_avg_sq, *scalars)
+    else:
+        _cpu().adam_update(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
+                           exp_avg_sq.reshape(-1), *scalars)
+    return True
+
+
+def im2col(x, kernel, stride, padding, out_hw, out):
+    """numba im2col into ``out`` (C, kh, kw, Ho, Wo, N); returns ``out`` or None."""
+    if _backend(x) != "cpu" or not (x.flags.c_contiguous and out.flags.c_contiguous):
+        return None
+    _cpu().im2col(x, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1],
+                  out_hw[0], out_hw[1], out)
+    return out
+
+
+def col2im(cols, kernel, stride, padding, out):
+    """numba col2im (a gather per output pixel) into ``out`` (C, H, W, N); or None."""
+    if _backend(cols) != "cpu" or not (cols.flags.c_contiguous and out.flags.c_contiguous):
+        return None
+    _cpu().col2im(cols, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out)
+    return out
