@@ -1,0 +1,357 @@
+"""One full DCGAN training step: minigan (NumPy, CuPy) vs PyTorch (CPU, CUDA), as ratios.
+
+The step is the flagship's (examples/mnist_dcgan.py): G makes a fake batch once; D runs on
+a real batch and on the detached fake batch, gradients accumulating, and takes an Adam step;
+then D scores the fake batch again and G takes its Adam step with the non-saturating loss.
+Every engine runs the same architecture from the same weights. Runs are interleaved
+(A B A B ...) after a warm-up and reported as medians, with each engine's throughput as a
+ratio to PyTorch on the same device measured in the same run.
+
+FLOPs are counted for the GEMM layers (2·multiply-adds, formulas in ``layer_flops``) over
+the whole step, and compared with this machine's SGEMM rate measured in the same run.
+
+    python benchmarks/bench_step.py                 # batch 64 and 128, every backend present
+    python benchmarks/bench_step.py --batch 128 --repeats 15 --no-memory
+Writes benchmarks/results/step_<machine>.json and .png (results are committed).
+"""
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import minigan as mg  # noqa: E402
+from minigan import nn  # noqa: E402
+from dcgan_models import Z_DIM, minigan_dcgan, torch_dcgan  # noqa: E402
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+# ----------------------------------------------------------------------------- FLOPs
+def layer_flops(layer, in_shape, out_shape):
+    """Forward FLOPs (2 per multiply-add) of one GEMM layer for a whole batch.
+
+    Linear:          2·N·in·out
+    Conv2d:          2·N·Cout·Ho·Wo·(Cin·kh·kw)       (every output pixel, padding included)
+    ConvTranspose2d: 2·N·Cin·H·W·(Cout·kh·kw)         (every input pixel scatters a kernel)
+    The weight gradient and the input gradient each cost the same again.
+    """
+    n = in_shape[0]
+    if isinstance(layer, nn.Linear):
+        return 2 * n * layer.in_features * layer.out_features
+    if not isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+        return 0
+    kh, kw = layer.kernel_size
+    if isinstance(layer, nn.Conv2d):
+        return 2 * n * layer.out_channels * out_shape[2] * out_shape[3] * layer.in_channels * kh * kw
+    return 2 * n * layer.in_channels * in_shape[2] * in_shape[3] * layer.out_channels * kh * kw
+
+
+def model_flops(model, x):
+    """(forward FLOPs, FLOPs of the first GEMM layer) of a Sequential on input x."""
+    total, first = 0, None
+    h = x
+    for layer in model:
+        out = layer(h)
+        f = layer_flops(layer, h.shape, out.shape)
+        if f and first is None:
+            first = f
+        total += f
+        h = out
+    return total, first
+
+
+def step_flops(G, D, batch):
+    """GEMM FLOPs of one GAN step: G forward once, D forward 3×, D backward 3× (weights
+    always; input gradient only in the G step, except D's first layer when its input is data
+    or detached), G backward (weights + inputs, except its first layer's input z)."""
+    z = np.zeros((batch, Z_DIM), np.float32)
+    g_fwd, g_first = model_flops(G, z)
+    d_fwd, d_first = model_flops(D, G(z))
+    d_backward = 3 * d_fwd + 2 * (d_fwd - d_first) + d_fwd  # dW ×3; dX: 2 without layer 1, 1 full
+    g_backward = g_fwd + (g_fwd - g_first)
+    return g_fwd + 3 * d_fwd + d_backward + g_backward
+
+
+# ----------------------------------------------------------------------------- engines
+class MiniganStep:
+    def __init__(self, G, D, device, batch, seed=0):
+        self.name = f"minigan-{'numpy' if device == 'cpu' else 'cupy'}"
+        self.device = device
+        self.G, self.D = G.to(device), D.to(device)
+        self.loss = nn.BCEWithLogitsLoss()
+        self.opt_g = mg.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_d = mg.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        r = np.random.default_rng(seed)
+        self.real = mg.to_device(np.tanh(r.standard_normal((batch, 1, 28, 28))).astype(np.float32), device)
+        self.z = mg.to_device(r.standard_normal((batch, Z_DIM)).astype(np.float32), device)
+        self.ones = mg.to_device(np.ones((batch, 1), np.float32), device)
+        self.zeros = mg.to_device(np.zeros((batch, 1), np.float32), device)
+
+    def __call__(self):
+        G, D, loss = self.G, self.D, self.loss
+        fake = G(self.z)
+        self.opt_d.zero_grad()
+        loss(D(self.real), self.ones)
+        D.backward(loss.backward(), need_input_grad=False)
+        loss(D(fake), self.zeros)
+        D.backward(loss.backward(), need_input_grad=False)   # fake is detached for D's step
+        self.opt_d.step()
+        self.opt_g.zero_grad()
+        loss(D(fake), self.ones)                              # non-saturating G loss
+        G.backward(D.backward(loss.backward()), need_input_grad=False)
+        self.opt_g.step()
+        self.sync()
+
+    def sync(self):
+        if self.device == "cuda":
+            import cupy
+            cupy.cuda.Device().synchronize()
+
+
+class TorchStep:
+    def __init__(self, G, D, device, batch, seed=0):
+        import torch
+        self.torch = torch
+        self.name = f"torch-{device}"
+        self.device = device
+        tG, tD = torch_dcgan(G, D)
+        self.G, self.D = tG.to(device), tD.to(device)
+        self.loss = torch.nn.BCEWithLogitsLoss()
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        r = np.random.default_rng(seed)
+        self.real = torch.tensor(np.tanh(r.standard_normal((batch, 1, 28, 28))).astype(np.float32), device=device)
+        self.z = torch.tensor(r.standard_normal((batch, Z_DIM)).astype(np.float32), device=device)
+        self.ones = torch.ones(batch, 1, device=device)
+        self.zeros = torch.zeros(batch, 1, device=device)
+
+    def __call__(self):
+        G, D, loss = self.G, self.D, self.loss
+        fake = G(self.z)
+        self.opt_d.zero_grad()
+        loss(D(self.real), self.ones).backward()
+        loss(D(fake.detach()), self.zeros).backward()
+        self.opt_d.step()
+        self.opt_g.zero_grad()
+        loss(D(fake), self.ones).backward()
+        self.opt_g.step()
+        self.sync()
+
+    def sync(self):
+        if self.device == "cuda":
+            self.torch.cuda.synchronize()
+
+
+def available_engines():
+    names = ["minigan-numpy"]
+    if mg.cuda_available():
+        names.append("minigan-cupy")
+    try:
+        import torch
+        names.append("torch-cpu")
+        if torch.cuda.is_available():
+            names.append("torch-cuda")
+    except ImportError:
+        pass
+    return names
+
+
+def make_engine(name, batch, seed=0):
+    mg.seed(seed)
+    G, D = minigan_dcgan()
+    if name.startswith("minigan"):
+        return MiniganStep(G, D, "cpu" if name.endswith("numpy") else "cuda", batch, seed)
+    return TorchStep(G, D, name.split("-")[1], batch, seed)
+
+
+# ----------------------------------------------------------------------------- measuring
+def sgemm_gflops(device="cpu", n=2048, repeats=5):
+    """This machine's SGEMM rate: a large float32 matmul into a reused output buffer."""
+    xp = mg.backend.array_module_for(device)
+    a = xp.asarray(np.random.default_rng(0).standard_normal((n, n)).astype(np.float32))
+    out = xp.empty_like(a)
+    times = []
+    for _ in range(repeats + 1):
+        t = time.perf_counter()
+        xp.matmul(a, a, out=out)
+        if device == "cuda":
+            xp.cuda.Device().synchronize()
+        times.append(time.perf_counter() - t)
+    return 2 * n ** 3 / np.median(times[1:]) / 1e9
+
+
+def time_interleaved(engines, warmup, repeats, pause=0.05):
+    """Median seconds per step of each engine, runs interleaved A B A B ..."""
+    for e in engines:
+        for _ in range(warmup):
+            e()
+    times = {e.name: [] for e in engines}
+    for _ in range(repeats):
+        for e in engines:
+            time.sleep(pause)          # let the previous engine's worker threads go idle
+            t = time.perf_counter()
+            e()
+            times[e.name].append(time.perf_counter() - t)
+    return {name: float(np.median(ts)) for name, ts in times.items()}
+
+
+def current_rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def memory_probe(name, batch):
+    """Run in a child process: peak resident memory added by training steps (MB), and peak
+    GPU memory for GPU engines."""
+    engine = make_engine(name, batch)
+    base = current_rss_mb()
+    gpu_peak = None
+    if name == "torch-cuda":
+        engine.torch.cuda.reset_peak_memory_stats()
+    for _ in range(3):
+        engine()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if name == "torch-cuda":
+        gpu_peak = engine.torch.cuda.max_memory_allocated() / 2 ** 20
+    elif name == "minigan-cupy":
+        import cupy
+        gpu_peak = cupy.get_default_memory_pool().total_bytes() / 2 ** 20
+    return {"rss_step_mb": max(peak - base, 0.0), "rss_base_mb": base, "gpu_mb": gpu_peak}
+
+
+def measure_memory(name, batch):
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-probe", name, str(batch)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def machine_name():
+    cpu = platform.processor() or "cpu"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    name = f"{cpu} x{os.cpu_count()}"
+    if mg.cuda_available():
+        import cupy
+        name += " + " + cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    return name
+
+
+def slug(text):
+    return "".join(c if c.isalnum() else "-" for c in text).strip("-").lower().replace("--", "-")
+
+
+# ----------------------------------------------------------------------------- report
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--engines", nargs="+", default=None, help="subset of " + ", ".join(available_engines()))
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
+    parser.add_argument("--no-save", action="store_true", help="print only; write nothing")
+    parser.add_argument("--memory-probe", nargs=2, metavar=("ENGINE", "BATCH"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_probe:
+        print(json.dumps(memory_probe(args.memory_probe[0], int(args.memory_probe[1]))))
+        return
+
+    names = args.engines or available_engines()
+    machine = machine_name()
+    gemm = {"cpu": sgemm_gflops("cpu")}
+    if any(n.endswith(("cupy", "cuda")) for n in names):
+        gemm["cuda"] = sgemm_gflops("cuda", n=8192)
+    print(f"# DCGAN training step — {machine}")
+    print(f"SGEMM rate measured now: " + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in gemm.items()))
+    rows = []
+    for batch in args.batch:
+        engines = [make_engine(n, batch) for n in names]
+        G, D = minigan_dcgan()
+        flops = step_flops(G, D, batch)
+        medians = time_interleaved(engines, args.warmup, args.repeats)
+        for e in engines:
+            device = "cpu" if e.name in ("minigan-numpy", "torch-cpu") else "cuda"
+            ref = "torch-cpu" if device == "cpu" else "torch-cuda"
+            row = {"engine": e.name, "device": device, "batch": batch, "seconds": medians[e.name],
+                   "images_per_s": batch / medians[e.name], "gflops": flops / medians[e.name] / 1e9,
+                   "step_gflop": flops / 1e9}
+            row["sgemm_fraction"] = row["gflops"] / gemm[device]
+            if ref in medians:
+                row["ratio_vs_torch"] = medians[ref] / medians[e.name]
+            if not args.no_memory:
+                row.update(measure_memory(e.name, batch))
+            rows.append(row)
+        del engines
+    for batch in args.batch:
+        if "minigan-cupy" in names:
+            cpu_row = next(r for r in rows if r["engine"] == "minigan-numpy" and r["batch"] == batch)
+            gpu_row = next(r for r in rows if r["engine"] == "minigan-cupy" and r["batch"] == batch)
+            gpu_row["speedup_vs_minigan_numpy"] = cpu_row["seconds"] / gpu_row["seconds"]
+
+    print()
+    print("| engine | batch | ms/step | images/s | × PyTorch (same device) | GFLOP/s | % of SGEMM | step RSS MB | GPU MB |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        ratio = f"{r['ratio_vs_torch']:.2f}×" if "ratio_vs_torch" in r else "–"
+        rss = f"{r['rss_step_mb']:.0f}" if "rss_step_mb" in r else "–"
+        gpu = f"{r['gpu_mb']:.0f}" if r.get("gpu_mb") is not None else "–"
+        print(f"| {r['engine']} | {r['batch']} | {r['seconds'] * 1e3:.1f} | {r['images_per_s']:.0f} | {ratio} | "
+              f"{r['gflops']:.0f} | {100 * r['sgemm_fraction']:.0f}% | {rss} | {gpu} |")
+    print(f"\nstep = {rows[0]['step_gflop'] / rows[0]['batch']:.3f} GFLOP per image (GEMM layers)")
+    if not args.no_memory:
+        for batch in args.batch:
+            ours = next(r for r in rows if r["engine"] == "minigan-numpy" and r["batch"] == batch)
+            theirs = next((r for r in rows if r["engine"] == "torch-cpu" and r["batch"] == batch), None)
+            if theirs:
+                print(f"peak step memory, batch {batch}: minigan {ours['rss_step_mb']:.0f} MB vs PyTorch "
+                      f"{theirs['rss_step_mb']:.0f} MB ({ours['rss_step_mb'] / max(theirs['rss_step_mb'], 1):.2f}×)")
+    if args.no_save:
+        return
+    os.makedirs(RESULTS, exist_ok=True)
+    stem = os.path.join(RESULTS, "step_" + slug(machine))
+    record = {"command": "python benchmarks/bench_step.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "machine": machine, "sgemm_gflops": gemm, "date": time.strftime("%Y-%m-%d"),
+              "numpy": np.__version__, "rows": rows}
+    try:
+        import torch
+        record["torch"] = torch.__version__
+    except ImportError:
+        pass
+    with open(stem + ".json", "w") as f:
+        json.dump(record, f, indent=1)
+    plot(rows, machine, stem + ".png")
+    print(f"\nwrote {stem}.json and {stem}.png")
+
+
+def plot(rows, machine, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    batches = sorted({r["batch"] for r in rows})
+    engines = list(dict.fromkeys(r["engine"] for r in rows))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    width = 0.8 / len(engines)
+    for i, e in enumerate(engines):
+        vals = [next((r["images_per_s"] for r in rows if r["engine"] == e and r["batch"] == b), 0) for b in batches]
+        ax.bar(np.arange(len(batches)) + i * width, vals, width, label=e)
+    ax.set_xticks(np.arange(len(batches)) + width * (len(engines) - 1) / 2, [f"batch {b}" for b in batches])
+    ax.set_ylabel("images / s (higher is better)")
+    ax.set_yscale("log" if any("cuda" in e or "cupy" in e for e in engines) else "linear")
+    ax.set_title(f"DCGAN training step\n{machine}", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
