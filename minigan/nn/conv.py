@@ -1,6 +1,7 @@
 """Conv2d: cross-correlation of NCHW images with a (Cout, Cin, kh, kw) kernel, via im2col."""
 import numpy as np
 
+from ..backend import get_array_module
 from . import init
 from .im2col import Workspace, col2im, conv_output_size, im2col, pair
 from .layout import batch_first, batch_last, contiguous_batch_last
@@ -72,7 +73,9 @@ class Conv2d(Module):
             self.bias.grad += dy.sum(axis=1)
         if not need_input_grad:
             return None
-        dcolumns = self.weight.data.reshape(self.out_channels, -1).T @ dy      # (Cin·kh·kw, Ho·Wo·N)
+        xp = get_array_module(dy)
+        dcolumns = self._workspace.get("gemm", xp, columns.shape, columns.dtype)
+        xp.matmul(self.weight.data.reshape(self.out_channels, -1).T, dy, out=dcolumns)  # (Cin·kh·kw, Ho·Wo·N)
         dx = col2im(dcolumns, self.in_channels, (h, w), self.kernel_size, self.stride,
                     self.padding, (ho, wo))
         return batch_first(dx)

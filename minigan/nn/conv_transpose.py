@@ -1,6 +1,7 @@
 """ConvTranspose2d: the adjoint of Conv2d, via GEMM + col2im."""
 import numpy as np
 
+from ..backend import get_array_module
 from . import init
 from .im2col import Workspace, col2im, im2col, pair
 from .layout import batch_first, batch_last, contiguous_batch_last
@@ -61,8 +62,11 @@ class ConvTranspose2d(Module):
         self._check_input(x, 4, 1, self.in_channels)
         n, _, h, w = x.shape
         ho, wo = self.output_size(h, w)
+        kh, kw = self.kernel_size
         x_cols = contiguous_batch_last(x).reshape(self.in_channels, -1)          # (Cin, H·W·N)
-        columns = self.weight.data.reshape(self.in_channels, -1).T @ x_cols      # (Cout·kh·kw, H·W·N)
+        xp = get_array_module(x)
+        columns = self._workspace.get("gemm", xp, (self.out_channels * kh * kw, x_cols.shape[1]), x.dtype)
+        xp.matmul(self.weight.data.reshape(self.in_channels, -1).T, x_cols, out=columns)  # (Cout·kh·kw, H·W·N)
         y = col2im(columns, self.out_channels, (ho, wo), self.kernel_size, self.stride,
                    self.padding, (h, w))                                         # (Cout, Ho, Wo, N)
         if self.bias is not None:
