@@ -5,15 +5,16 @@ ConvTranspose2d, weight and bias ~ U(−1/√fan_in, 1/√fan_in) — what PyTor
 ``kaiming_uniform_(a=√5)`` works out to — with fan_in = in_features, Cin·kh·kw, or, for a
 transposed conv, weight.shape[1]·kh·kw = Cout·kh·kw (PyTorch's own convention).
 
-The functions below re-initialise a Parameter in place, drawing from minigan's seeded
-generator (``mg.seed``) on the parameter's device; :func:`dcgan_init` is the DCGAN paper's
+The functions below re-initialise a Parameter in place, drawing from minigan's seeded CPU
+generator (``mg.seed``) and copying to the parameter's device, so one seed gives the same
+initial weights on the CPU and the GPU; :func:`dcgan_init` is the DCGAN paper's
 scheme and :func:`xavier_uniform` / :func:`xavier_normal` Glorot's.
 """
 import math
 
 import numpy as np
 
-from ..backend import device_of, get_array_module, rng
+from ..backend import get_array_module, rng
 
 
 def fan_in_and_fan_out(shape):
@@ -32,12 +33,12 @@ def _fill(param, values):
 
 def uniform(param, low, high):
     """θ ~ U(low, high)."""
-    return _fill(param, rng(device_of(param.data)).uniform(low, high, size=param.data.shape))
+    return _fill(param, rng("cpu").uniform(low, high, size=param.data.shape))
 
 
 def normal(param, mean=0.0, std=1.0):
     """θ ~ N(mean, std²)."""
-    return _fill(param, rng(device_of(param.data)).normal(mean, std, size=param.data.shape))
+    return _fill(param, rng("cpu").normal(mean, std, size=param.data.shape))
 
 
 def constant(param, value):
