@@ -17,3 +17,7 @@ __all__ = [
     "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "BatchNorm1d", "BatchNorm2d", "LayerNorm",
     "Dropout", "Flatten", "Reshape", "BCEWithLogitsLoss", "BCELoss", "MSELoss", "init",
 ]
+from .cross_entropy import CrossEntropyLoss
+from .pooling import AvgPool2d, MaxPool2d
+
+__all__ += ["CrossEntropyLoss", "MaxPool2d", "AvgPool2d"]
