@@ -33,6 +33,7 @@ def test_numba_numpy_python_bit_identical(size):
                         julia_c_values(3, seed=size, variant="article")])
     ref = julia_images(c=c, size=size, backend="numpy")
     fast = julia_images(c=c, size=size, backend="numba")
+    np.testing.assert_array_equal(julia_images(c=c, size=size, backend="numpy-compact"), ref)
     assert ref.dtype == fast.dtype == np.float32 and ref.shape == (len(c), size, size)
     np.testing.assert_array_equal(fast, ref)
     few = [0, 2, 7, 9] if size > 16 else slice(None)  # pure Python is slow: a subset
