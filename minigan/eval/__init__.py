@@ -1,0 +1,49 @@
+"""minigan.eval: "is my GAN's result normal, did it collapse?" — answered with numbers.
+
+    from minigan.eval import Evaluator
+    ev = Evaluator.load()                         # cached classifier (trained once, ~1-2 min)
+    scores = ev.score(samples, value_range="tanh")  # (N, 1, 28, 28) digits in [-1, 1]
+    print(scores)            # classes covered, KL from uniform, confidence, Fréchet distance, IS
+
+A small CNN trained by minigan itself (classifier.py, train_classifier.py) classifies the
+digits; metrics.py turns its outputs into the numbers (definitions there). From the shell:
+
+    python -m minigan.eval.train_classifier       # (re)train the classifier, print its accuracy
+    python -m minigan.eval OUT/checkpoint.npz     # score a saved generator (or a samples .npy)
+"""
+from .classifier import (MNISTClassifier, default_classifier_path, load_classifier,
+                         prepare_images, read_classifier, save_classifier)
+from .metrics import (COVERAGE_MIN_SHARE, DigitScores, class_histogram, classes_covered,
+                      feature_statistics, frechet_distance, inception_score, kl_from_uniform,
+                      mean_confidence, score_predictions, sqrtm_psd)
+
+
+class Evaluator:
+    """A classifier plus the feature statistics of real training digits; scores batches.
+
+    ``Evaluator.load()`` uses the per-user cache (training the classifier first when it is
+    missing); ``Evaluator(model, ref_mu, ref_sigma)`` wraps any trained MNISTClassifier.
+    """
+
+    def __init__(self, classifier, ref_mu, ref_sigma, meta=None):
+        self.classifier = classifier.eval()
+        self.ref_mu, self.ref_sigma = ref_mu, ref_sigma
+        self.meta = dict(meta or {})
+
+    @classmethod
+    def load(cls, path=None, device="cpu", train_if_missing=True, verbose=True, **train_kw):
+        model, meta = load_classifier(path, device, train_if_missing, verbose, **train_kw)
+        return cls(model, meta["ref_mu"], meta["ref_sigma"], meta)
+
+    def score(self, images, value_range="tanh", batch_size=500, min_share=COVERAGE_MIN_SHARE):
+        """DigitScores for ``images`` — (N, 28, 28) or (N, 1, 28, 28); uint8 0..255, or float
+        in ``value_range`` "tanh" ([-1, 1], minigan's generators) or "unit" ([0, 1])."""
+        probs, features = self.classifier.predict(images, value_range, batch_size)
+        return score_predictions(probs, features, self.ref_mu, self.ref_sigma, min_share)
+
+
+__all__ = ["Evaluator", "DigitScores", "MNISTClassifier", "load_classifier", "read_classifier",
+           "save_classifier", "default_classifier_path", "prepare_images", "class_histogram",
+           "classes_covered", "kl_from_uniform", "mean_confidence", "inception_score",
+           "feature_statistics", "frechet_distance", "sqrtm_psd", "score_predictions",
+           "COVERAGE_MIN_SHARE"]
