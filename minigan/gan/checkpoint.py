@@ -1,0 +1,147 @@
+"""Checkpoints: one ``.npz`` file holding arrays plus a JSON document, written atomically.
+
+Layout of a checkpoint file:
+
+    "G/<name>", "D/<name>"            generator / discriminator ``state_dict`` arrays
+    "optG/<i>/<key>", "optD/<i>/<key>" optimizer state arrays (Adam's exp_avg, exp_avg_sq, ...)
+    "trainer/<name>"                  the trainer's arrays (epoch permutation, fixed noise)
+    "__meta__"                        a 0-d unicode array: JSON with everything else — step,
+                                      epoch, RNG states, optimizer hyper-parameters and scalar
+                                      state, the run's configuration, the status ("ok",
+                                      "nonfinite")
+
+Only plain arrays and a JSON string: loading never needs pickle (``allow_pickle=False``).
+
+Atomic write: the file is written to a temporary name in the same folder, flushed and
+fsync'ed, then renamed over the old one with ``os.replace`` (atomic on POSIX and Windows), and
+the folder is fsync'ed. A crash at any moment leaves either the old checkpoint or the new one,
+never a half-written file.
+"""
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from ..backend import asnumpy
+
+__all__ = ["save_checkpoint", "load_checkpoint", "read_meta", "atomic_write",
+           "flatten_optimizer_state", "unflatten_optimizer_state", "CheckpointError", "FORMAT"]
+
+FORMAT = "minigan-gan-checkpoint"
+VERSION = 1
+META_KEY = "__meta__"
+
+
+class CheckpointError(ValueError):
+    """A file that is missing, unreadable or not a minigan GAN checkpoint."""
+
+
+def _fsync_dir(folder):
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:          # e.g. Windows cannot open folders; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path, write):
+    """Call ``write(fileobj)`` on a temporary file next to ``path``, then atomically move it
+    onto ``path``. If ``write`` raises, the temporary file is removed and ``path`` is untouched."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(folder)
+    return path
+
+
+def _write_npz(f, arrays):
+    """The actual serialisation (a separate function so tests can make it fail midway)."""
+    np.savez(f, **arrays)
+
+
+def save_checkpoint(path, arrays, meta):
+    """Write ``arrays`` (name -> array; GPU arrays are copied to the host) and the JSON-able
+    ``meta`` dict into one ``.npz`` at ``path``, atomically. Returns ``path``."""
+    payload = {k: np.asarray(asnumpy(v)) for k, v in arrays.items()}
+    if META_KEY in payload:
+        raise ValueError(f"array name {META_KEY!r} is reserved")
+    doc = dict(meta, format=FORMAT, version=VERSION)
+    payload[META_KEY] = np.array(json.dumps(doc))
+    return atomic_write(path, lambda f: _write_npz(f, payload))
+
+
+def load_checkpoint(path):
+    """Read a checkpoint: returns ``(arrays, meta)`` (dict of NumPy arrays, dict)."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"no checkpoint file at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except Exception as e:  # zipfile.BadZipFile, ValueError, OSError, ...
+        raise CheckpointError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e})") from e
+    meta_raw = arrays.pop(META_KEY, None)
+    if meta_raw is None:
+        raise CheckpointError(f"{path} is an .npz file but not a minigan checkpoint (no {META_KEY})")
+    meta = json.loads(str(meta_raw))
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format')!r}")
+    if meta.get("version", 0) > VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {meta['version']} is newer than this "
+                              f"minigan understands ({VERSION})")
+    return arrays, meta
+
+
+def read_meta(path):
+    """Only the JSON part of a checkpoint (its configuration, step, status)."""
+    return load_checkpoint(path)[1]
+
+
+def subdict(arrays, prefix):
+    """{name: array} for the keys ``prefix/name``."""
+    p = prefix + "/"
+    return {k[len(p):]: v for k, v in arrays.items() if k.startswith(p)}
+
+
+def flatten_optimizer_state(state_dict, prefix):
+    """Split an optimizer ``state_dict`` into arrays (``prefix/i/key``) and a JSON-able rest."""
+    arrays, scalars = {}, {}
+    for i, s in state_dict["state"].items():
+        for k, v in s.items():
+            if hasattr(v, "shape") and getattr(v, "ndim", 0) > 0:
+                arrays[f"{prefix}/{i}/{k}"] = v
+            else:
+                scalars.setdefault(str(i), {})[k] = v.item() if hasattr(v, "item") else v
+    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items()}
+              for g in state_dict["param_groups"]]
+    return arrays, {"param_groups": groups, "scalars": scalars}
+
+
+def unflatten_optimizer_state(arrays, rest, prefix):
+    """Inverse of :func:`flatten_optimizer_state`."""
+    state = {}
+    for i, s in rest["scalars"].items():
+        state.setdefault(int(i), {}).update(s)
+    for k, v in subdict(arrays, prefix).items():
+        i, key = k.split("/", 1)
+        state.setdefault(int(i), {})[key] = v
+    return {"state": state, "param_groups": rest["param_groups"]}

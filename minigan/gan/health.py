@@ -1,0 +1,97 @@
+"""Training-health checks: warnings a learner can act on, each printed once with its step.
+
+* **D wins**: the discriminator's loss stays near 0 (or it scores real images ≈ 1 and fakes
+  ≈ 0) for many steps. Then D(G(z)) ≈ 0 where the loss is flat, and G learns almost nothing.
+* **G loss explodes**: the generator's loss stays very high — the same failure seen from G.
+* **Low diversity**: the fixed-noise samples become near copies of each other (their mean
+  pairwise distance falls far below its peak): the mode collapse of the tutorials.
+
+Non-finite losses are not a warning: the trainer stops on them (see trainer.py).
+"""
+__all__ = ["HealthMonitor", "THRESHOLDS"]
+
+# (D loss below which D "wins", G loss above which it "explodes") per loss kind. The D loss is
+# the sum of the real and fake terms. BCE: 0.05 ≈ D(x) 0.975 and D(G(z)) 0.025 at once; a G
+# loss of 8 means D(G(z)) ≈ e^-8 ≈ 0.0003. MSE losses live in [0, 1] per term.
+THRESHOLDS = {"bce_logits": (0.05, 8.0), "bce": (0.05, 8.0), "mse": (0.01, 0.9)}
+
+
+class HealthMonitor:
+    """Watches the per-step numbers and the sample diversity; prints each warning once.
+
+    patience: consecutive steps a condition must hold before it is reported.
+    collapse_ratio: diversity below this fraction of its peak (and below half the real
+    images' diversity, when known) counts as collapse.
+    say: a function taking the message (default ``print``).
+    """
+
+    def __init__(self, loss="bce_logits", patience=100, collapse_ratio=0.25, min_checks=3,
+                 say=print, probabilities=True):
+        self.d_floor, self.g_ceiling = THRESHOLDS[loss]
+        self.patience, self.collapse_ratio, self.min_checks = patience, collapse_ratio, min_checks
+        self.probabilities = probabilities
+        self.say = say
+        self.d_wins_run = 0
+        self.g_high_run = 0
+        self.diversity_peak = None
+        self.diversity_checks = 0
+        self.real_diversity = None
+        self.issued = {}          # warning name -> step it was issued at
+
+    # --- per step --------------------------------------------------------------------------
+    def check_step(self, step, loss_D, loss_G, D_x, D_G_z):
+        """Update the counters with one step's numbers; returns the names of new warnings."""
+        new = []
+        d_wins = loss_D < self.d_floor or (self.probabilities and D_x > 0.98 and D_G_z < 0.02)
+        self.d_wins_run = self.d_wins_run + 1 if d_wins else 0
+        if self.d_wins_run >= self.patience:
+            new += self._warn("d_wins", step, (
+                f"the discriminator is winning: for {self.d_wins_run} steps its loss has been "
+                f"near 0 (now {loss_D:.3g}; D(x) {D_x:.3f}, D(G(z)) {D_G_z:.3f}), so the generator "
+                f"gets almost no gradient. Try label smoothing (--label-smoothing), a lower D "
+                f"learning rate (--lr-d), or more dropout in D."))
+        self.g_high_run = self.g_high_run + 1 if loss_G > self.g_ceiling else 0
+        if self.g_high_run >= self.patience or loss_G > 10 * self.g_ceiling:
+            new += self._warn("g_explodes", step, (
+                f"the generator's loss is exploding: {loss_G:.3g} (above {self.g_ceiling:g} for "
+                f"{self.g_high_run} steps; D(G(z)) {D_G_z:.2g}). D rejects every fake with full "
+                f"confidence. Try a lower D learning rate (--lr-d), label smoothing, or "
+                f"restarting from an earlier checkpoint with a lower learning rate."))
+        return new
+
+    # --- per sample check --------------------------------------------------------------------
+    def check_diversity(self, step, value):
+        """Record the fixed-noise samples' mean pairwise distance; warn on a collapse."""
+        self.diversity_checks += 1
+        if self.diversity_peak is None or value > self.diversity_peak:
+            self.diversity_peak = value
+            return []
+        below_real = self.real_diversity is None or value < 0.5 * self.real_diversity
+        if (self.diversity_checks >= self.min_checks and below_real
+                and value < self.collapse_ratio * self.diversity_peak):
+            real = (f"; real images: {self.real_diversity:.3f}" if self.real_diversity else "")
+            return self._warn("low_diversity", step, (
+                f"low sample diversity: the fixed-noise samples' mean pairwise distance fell to "
+                f"{value:.3f}, {100 * value / self.diversity_peak:.0f}% of its peak "
+                f"{self.diversity_peak:.3f}{real}. Different noise vectors give nearly the same "
+                f"image: the generator is collapsing onto a few modes (mode collapse). Look at "
+                f"the latest grid; try a lower G learning rate, label smoothing, or (MLP GAN) "
+                f"the LeakyReLU + LayerNorm + Adam fix."))
+        return []
+
+    def _warn(self, name, step, message):
+        if name in self.issued:
+            return []
+        self.issued[name] = int(step)
+        self.say(f"warning [step {step}]: {message}")
+        return [name]
+
+    # --- checkpointing -----------------------------------------------------------------------
+    def state_dict(self):
+        return {"d_wins_run": self.d_wins_run, "g_high_run": self.g_high_run,
+                "diversity_peak": self.diversity_peak, "diversity_checks": self.diversity_checks,
+                "real_diversity": self.real_diversity, "issued": dict(self.issued)}
+
+    def load_state_dict(self, state):
+        for k, v in state.items():
+            setattr(self, k, dict(v) if k == "issued" else v)
