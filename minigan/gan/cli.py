@@ -1,0 +1,333 @@
+"""The examples' shared command line, device choice, output folder, resume and exit codes.
+
+Every example accepts (DESIGN.md fixes these):
+    --epochs N  --max-steps N  --batch-size N  --device cpu|cuda|auto  --seed N  --out DIR
+    --resume  --export-samples N
+and, from here, --sample-every N, --checkpoint-every N, --log-every N, --quiet.
+
+Exit codes: 0 done; 2 bad arguments or unusable input (one line on stderr, no traceback);
+3 training stopped on a NaN/inf loss; 130 interrupted with Ctrl-C (after saving a checkpoint).
+"""
+import argparse
+import os
+import sys
+from dataclasses import dataclass, field
+
+from ..backend import cuda_available
+from .checkpoint import CheckpointError, read_meta
+from .trainer import (CHECKPOINT, LATEST_GRID, LOSSES_PNG, METRICS, PROGRESS_GIF, TrainConfig,
+                      TrainingDiverged)
+
+__all__ = ["ExampleParser", "common_parser", "add_training_options", "label_ranges", "positive_int", "nonneg_int", "positive_float",
+           "probability", "float_pair", "resolve_device", "RunContext", "start_run",
+           "train_config", "run_training", "EXIT_OK", "EXIT_USAGE", "EXIT_DIVERGED",
+           "EXIT_INTERRUPTED"]
+
+EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
+# flags that may change when resuming; everything else comes from the checkpoint
+RESUMABLE = {"epochs", "max_steps", "sample_every", "checkpoint_every", "log_every", "device",
+             "out", "resume", "quiet", "export_samples", "data_dir"}
+
+
+class ExampleParser(argparse.ArgumentParser):
+    """argparse with one-line errors (``prog: error: ...``, exit code 2) and a record of
+    which options the user gave explicitly (``args.given``), so defaults can come from a
+    checkpoint when resuming."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.example_defaults = {}
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+    def add(self, *flags, default=None, **kw):
+        """add_argument whose default is filled in after parsing (so ``given`` is exact)."""
+        action = self.add_argument(*flags, default=None, **kw)
+        self.example_defaults[action.dest] = default
+        if default is not None and "help" in kw and kw["help"] is not argparse.SUPPRESS:
+            action.help = kw["help"] + f" (default: {default})"
+        return action
+
+    def parse_args(self, args=None, namespace=None):
+        ns = super().parse_args(args, namespace)
+        ns.given = {k for k, v in vars(ns).items() if v is not None and v is not False}
+        for k, v in self.example_defaults.items():
+            if getattr(ns, k) is None:
+                setattr(ns, k, v)
+        return ns
+
+    def fail(self, message):
+        """Report a problem with the input (not the syntax) and exit with code 2."""
+        self.error(message)
+
+
+# ----------------------------------------------------------------------------- argument types
+def positive_int(s):
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {v}")
+    return v
+
+
+def nonneg_int(s):
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {s!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
+
+
+def positive_float(s):
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}") from None
+    if not v > 0 or v != v or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {s}")
+    return v
+
+
+def probability(s):
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {s!r}") from None
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {v}")
+    return v
+
+
+def float_pair(s):
+    """'0.9,1.1' -> (0.9, 1.1)."""
+    try:
+        a, b = (float(x) for x in s.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two numbers 'LOW,HIGH', got {s!r}") from None
+    if a > b:
+        raise argparse.ArgumentTypeError(f"LOW must not exceed HIGH, got {s!r}")
+    return (a, b)
+
+
+def common_parser(description, *, epochs, batch_size, out, seed=0, sample_every=0, log_every=1,
+                  checkpoint_every=0):
+    """The fixed command line of every example, with that example's defaults."""
+    p = ExampleParser(description=description)
+    g = p.add_argument_group("common options")
+    g.add_argument("--epochs", type=positive_int, default=None,
+                   help=f"total number of epochs to train (default: {epochs})")
+    p.example_defaults["epochs"] = epochs
+    g.add_argument("--max-steps", type=positive_int, default=None,
+                   help="stop after this many steps in total (counting steps before a resume)")
+    p.example_defaults["max_steps"] = None
+    g.add_argument("--batch-size", type=positive_int, default=None,
+                   help=f"samples per batch (default: {batch_size})")
+    p.example_defaults["batch_size"] = batch_size
+    g.add_argument("--device", choices=["cpu", "cuda", "auto"], default=None,
+                   help="cpu (NumPy), cuda (CuPy) or auto: cuda when a GPU is there "
+                        "(default: auto)")
+    p.example_defaults["device"] = "auto"
+    g.add_argument("--seed", type=int, default=None, help=f"random seed (default: {seed})")
+    p.example_defaults["seed"] = seed
+    g.add_argument("--out", default=None, metavar="DIR",
+                   help=f"folder for images, plots, metrics and the checkpoint (default: {out})")
+    p.example_defaults["out"] = out
+    g.add_argument("--resume", action="store_true",
+                   help="continue the run whose checkpoint is in --out (its settings are kept; "
+                        "--epochs and --max-steps may be raised)")
+    g.add_argument("--export-samples", type=nonneg_int, default=None, metavar="N",
+                   help="after training, write N samples of the generator to OUT/samples.npy "
+                        "(float32, (N, C, H, W), in the generator's output range)")
+    p.example_defaults["export_samples"] = 0
+    g.add_argument("--sample-every", type=nonneg_int, default=None, metavar="N",
+                   help=f"also save a sample grid every N steps; 0: only at epoch ends "
+                        f"(default: {sample_every})")
+    p.example_defaults["sample_every"] = sample_every
+    g.add_argument("--checkpoint-every", type=nonneg_int, default=None, metavar="N",
+                   help=f"also save the checkpoint every N steps; 0: at epoch ends and at the end "
+                        f"(default: {checkpoint_every})")
+    p.example_defaults["checkpoint_every"] = checkpoint_every
+    g.add_argument("--log-every", type=positive_int, default=None, metavar="N",
+                   help=f"steps per row of metrics.csv (default: {log_every})")
+    p.example_defaults["log_every"] = log_every
+    g.add_argument("--quiet", action="store_true", help="no progress bar or step lines")
+    return p
+
+
+def add_training_options(p, *, lr_g, lr_d, betas=(0.5, 0.999), smoothing=False, flip_prob=0.0):
+    """--lr-g, --lr-d, --beta1, --beta2, --label-smoothing, --real-label, --fake-label,
+    --flip-prob with this example's defaults. :func:`label_ranges` turns them into targets."""
+    p.add("--lr-g", type=positive_float, default=lr_g, metavar="LR", help="generator learning rate")
+    p.add("--lr-d", type=positive_float, default=lr_d, metavar="LR",
+          help="discriminator learning rate")
+    p.add("--beta1", type=probability, default=betas[0], help="Adam beta1 for G and D")
+    p.add("--beta2", type=probability, default=betas[1], help="Adam beta2 for G and D")
+    p.add("--label-smoothing", action="store_true",
+          help="soft targets for D: real ~ U[0.9, 1.1], fake ~ U[0, 0.2] per sample"
+               + (" (on by default here)" if smoothing else ""))
+    p.add("--real-label", type=float_pair, metavar="LOW,HIGH",
+          help="D's targets for real images, drawn uniformly from [LOW, HIGH] "
+               "(1,1: hard labels; overrides --label-smoothing)")
+    p.add("--fake-label", type=float_pair, metavar="LOW,HIGH",
+          help="D's targets for generated images (0,0: hard labels)")
+    p.add("--flip-prob", type=probability, default=flip_prob, metavar="P",
+          help="chance per sample that D's real and fake targets are swapped")
+    p.example_defaults["label_smoothing"] = smoothing
+
+
+SMOOTH_REAL, SMOOTH_FAKE = (0.9, 1.1), (0.0, 0.2)
+
+
+def label_ranges(args):
+    """(real_label, fake_label) target ranges from the options of :func:`add_training_options`."""
+    real = SMOOTH_REAL if args.label_smoothing else (1.0, 1.0)
+    fake = SMOOTH_FAKE if args.label_smoothing else (0.0, 0.0)
+    return (args.real_label or real), (args.fake_label or fake)
+
+
+def resolve_device(parser, name):
+    """'cpu' or 'cuda' for --device; exits with code 2 when cuda is asked for but absent."""
+    if name == "auto":
+        return "cuda" if cuda_available() else "cpu"
+    if name == "cuda" and not cuda_available():
+        parser.fail("--device cuda: no CUDA GPU with CuPy was found (install cupy-cuda12x on a "
+                    "machine with an NVIDIA GPU, or use --device cpu)")
+    return name
+
+
+# ----------------------------------------------------------------------------- a run
+@dataclass
+class RunContext:
+    """What an example needs to set up a run: the parsed args, device, output folder and,
+    when resuming, the checkpoint's saved configuration."""
+    parser: ExampleParser
+    args: argparse.Namespace
+    example: str
+    device: str
+    out: str
+    saved_config: dict = None
+    saved_meta: dict = None
+    notes: list = field(default_factory=list)
+
+    @property
+    def resume(self):
+        return self.saved_config is not None
+
+    @property
+    def checkpoint(self):
+        return os.path.join(self.out, CHECKPOINT)
+
+    def say(self, msg):
+        print(msg, flush=True)
+
+
+def start_run(parser, args, example):
+    """Validate the device and output folder; with --resume, read the checkpoint's config."""
+    device = resolve_device(parser, args.device)
+    out = args.out
+    if os.path.exists(out) and not os.path.isdir(out):
+        parser.fail(f"--out {out}: exists and is not a folder")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        parser.fail(f"--out {out}: cannot create the folder ({e.strerror})")
+    ctx = RunContext(parser, args, example, device, out)
+    ckpt = ctx.checkpoint
+    if args.resume:
+        if not os.path.isfile(ckpt):
+            parser.fail(f"--resume: no checkpoint in {out} (expected {ckpt}); run without "
+                        f"--resume first")
+        try:
+            meta = read_meta(ckpt)
+        except CheckpointError as e:
+            parser.fail(f"--resume: {e}")
+        config = meta.get("config", {})
+        if config.get("example") not in (None, example):
+            parser.fail(f"--resume: {ckpt} was written by {config.get('example')}, not {example}")
+        ctx.saved_config, ctx.saved_meta = config, meta
+        ignored = sorted(args.given - RESUMABLE)
+        if ignored:
+            ctx.notes.append("note: resuming keeps the checkpoint's settings; ignored: "
+                             + ", ".join("--" + k.replace("_", "-") for k in ignored))
+    elif os.path.isfile(ckpt):
+        try:
+            step = read_meta(ckpt).get("step")
+            ctx.notes.append(f"note: starting a new run in {out}: its checkpoint (step {step}) "
+                             f"will be replaced (use --resume to continue it instead)")
+        except CheckpointError:
+            pass
+    return ctx
+
+
+def train_config(ctx, fresh):
+    """The TrainConfig of this run: ``fresh`` (built from the arguments) for a new run, the
+    checkpoint's when resuming — with --epochs, --max-steps, --sample-every, --checkpoint-every
+    and --log-every taken from the command line when given."""
+    args = ctx.args
+    if not ctx.resume:
+        return fresh
+    cfg = TrainConfig.from_dict(ctx.saved_config["train"])
+    for name in ("epochs", "max_steps", "sample_every", "checkpoint_every", "log_every"):
+        if name in args.given:
+            setattr(cfg, name, getattr(args, name))
+    return cfg
+
+
+def format_seconds(s):
+    """12.3 s, 4 min 05 s, 1 h 02 min."""
+    if s < 60:
+        return f"{s:.1f} s"
+    m, sec = divmod(int(round(s)), 60)
+    if m < 60:
+        return f"{m} min {sec:02d} s"
+    return f"{m // 60} h {m % 60:02d} min"
+
+
+def run_training(ctx, trainer, after=None):
+    """Resume if asked, train, export samples, report. Returns the exit code.
+
+    after: optional ``fn(trainer)`` run after training (extra plots, a latent walk); it may
+    return a list of paths to report.
+    """
+    args = ctx.args
+    for note in ctx.notes:
+        ctx.say(note)
+    if ctx.resume:
+        try:
+            meta = trainer.load_checkpoint(ctx.checkpoint)
+        except (ValueError, KeyError, CheckpointError) as e:
+            ctx.parser.fail(f"--resume: {e}")
+        ctx.say(f"resuming from {ctx.checkpoint}: step {meta['step']} (epoch "
+                f"{meta['step'] / meta['steps_per_epoch']:.2f})")
+    target = trainer.target_steps()
+    ctx.say(f"training to step {target} ({trainer.steps_per_epoch} steps per epoch, "
+            f"{trainer.config.epochs} epochs" + (f", --max-steps {trainer.config.max_steps}"
+                                                   if trainer.config.max_steps else "") + ")")
+    try:
+        summary = trainer.fit()
+    except TrainingDiverged as e:
+        print(f"{ctx.parser.prog}: error: {e}", file=sys.stderr, flush=True)
+        return EXIT_DIVERGED
+    except KeyboardInterrupt:
+        saved = os.path.isfile(ctx.checkpoint)
+        print(f"{ctx.parser.prog}: interrupted at step {trainer.step}"
+              + (f"; continue with --resume --out {ctx.out}" if saved else ""),
+              file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
+    written = [os.path.join(ctx.out, n) for n in (METRICS, LOSSES_PNG, LATEST_GRID, PROGRESS_GIF,
+                                                  CHECKPOINT)]
+    if args.export_samples:
+        written.append(trainer.export_samples(args.export_samples))
+    if after is not None:
+        written += list(after(trainer) or [])
+    ctx.say(f"done: step {summary['step']} (epoch {summary['epoch']:.2f}), "
+            f"{format_seconds(summary['elapsed'])} of training in all")
+    files = [p for p in written if p and os.path.exists(p)]
+    if files:
+        ctx.say("wrote: " + ", ".join(files))
+    return EXIT_OK
