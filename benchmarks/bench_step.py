@@ -27,7 +27,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import minigan as mg  # noqa: E402
-from minigan import nn  # noqa: E402
+from minigan import kernels, nn  # noqa: E402
+from minigan.nn.im2col import Workspace  # noqa: E402
 from dcgan_models import Z_DIM, minigan_dcgan, torch_dcgan  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -81,8 +82,20 @@ def step_flops(G, D, batch):
 
 # ----------------------------------------------------------------------------- engines
 class MiniganStep:
-    def __init__(self, G, D, device, batch, seed=0):
+    """minigan's step; ``variant`` switches optimisations off to measure each one's effect."""
+
+    VARIANTS = {  # name: (skip unneeded input gradients, reuse workspaces, fast kernels)
+        "all": (True, True, True),
+        "plain": (False, False, False),
+        "+skip-input-grads": (True, False, False),
+        "+reuse-buffers": (True, True, False),
+    }
+
+    def __init__(self, G, D, device, batch, seed=0, variant="all"):
         self.name = f"minigan-{'numpy' if device == 'cpu' else 'cupy'}"
+        if variant != "all":
+            self.name += f" [{variant}]"
+        self.skip_input_grads, self.reuse, self.fast = self.VARIANTS[variant]
         self.device = device
         self.G, self.D = G.to(device), D.to(device)
         self.loss = nn.BCEWithLogitsLoss()
@@ -95,19 +108,21 @@ class MiniganStep:
         self.zeros = mg.to_device(np.zeros((batch, 1), np.float32), device)
 
     def __call__(self):
-        G, D, loss = self.G, self.D, self.loss
+        kernels.ENABLED, Workspace.reuse = self.fast, self.reuse
+        G, D, loss, need = self.G, self.D, self.loss, not self.skip_input_grads
         fake = G(self.z)
         self.opt_d.zero_grad()
         loss(D(self.real), self.ones)
-        D.backward(loss.backward(), need_input_grad=False)
+        D.backward(loss.backward(), need_input_grad=need)
         loss(D(fake), self.zeros)
-        D.backward(loss.backward(), need_input_grad=False)   # fake is detached for D's step
+        D.backward(loss.backward(), need_input_grad=need)    # fake is detached for D's step
         self.opt_d.step()
         self.opt_g.zero_grad()
         loss(D(fake), self.ones)                              # non-saturating G loss
-        G.backward(D.backward(loss.backward()), need_input_grad=False)
+        G.backward(D.backward(loss.backward()), need_input_grad=need)
         self.opt_g.step()
         self.sync()
+        kernels.ENABLED, Workspace.reuse = True, True
 
     def sync(self):
         if self.device == "cuda":
@@ -164,10 +179,14 @@ def available_engines():
 
 
 def make_engine(name, batch, seed=0):
+    """An engine by name: "minigan-numpy", "minigan-cupy", "torch-cpu", "torch-cuda", or an
+    ablation variant "minigan-numpy [plain]" etc. (see MiniganStep.VARIANTS)."""
     mg.seed(seed)
     G, D = minigan_dcgan()
     if name.startswith("minigan"):
-        return MiniganStep(G, D, "cpu" if name.endswith("numpy") else "cuda", batch, seed)
+        base, _, variant = name.partition(" [")
+        return MiniganStep(G, D, "cpu" if base.endswith("numpy") else "cuda", batch, seed,
+                           variant.rstrip("]") or "all")
     return TorchStep(G, D, name.split("-")[1], batch, seed)
 
 
@@ -257,6 +276,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--engines", nargs="+", default=None, help="subset of " + ", ".join(available_engines()))
+    parser.add_argument("--ablation", action="store_true",
+                        help="CPU only: minigan with its optimisations switched on one by one, vs PyTorch")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
     parser.add_argument("--no-save", action="store_true", help="print only; write nothing")
     parser.add_argument("--memory-probe", nargs=2, metavar=("ENGINE", "BATCH"), help=argparse.SUPPRESS)
@@ -266,6 +287,9 @@ def main(argv=None):
         return
 
     names = args.engines or available_engines()
+    if args.ablation:
+        names = [f"minigan-numpy [{v}]" for v in ("plain", "+skip-input-grads", "+reuse-buffers")]
+        names += ["minigan-numpy"] + [n for n in available_engines() if n == "torch-cpu"]
     machine = machine_name()
     gemm = {"cpu": sgemm_gflops("cpu")}
     if any(n.endswith(("cupy", "cuda")) for n in names):
@@ -279,7 +303,7 @@ def main(argv=None):
         flops = step_flops(G, D, batch)
         medians = time_interleaved(engines, args.warmup, args.repeats)
         for e in engines:
-            device = "cpu" if e.name in ("minigan-numpy", "torch-cpu") else "cuda"
+            device = "cpu" if e.name.startswith(("minigan-numpy", "torch-cpu")) else "cuda"
             ref = "torch-cpu" if device == "cpu" else "torch-cuda"
             row = {"engine": e.name, "device": device, "batch": batch, "seconds": medians[e.name],
                    "images_per_s": batch / medians[e.name], "gflops": flops / medians[e.name] / 1e9,
@@ -287,7 +311,7 @@ def main(argv=None):
             row["sgemm_fraction"] = row["gflops"] / gemm[device]
             if ref in medians:
                 row["ratio_vs_torch"] = medians[ref] / medians[e.name]
-            if not args.no_memory:
+            if not (args.no_memory or args.ablation):
                 row.update(measure_memory(e.name, batch))
             rows.append(row)
         del engines
@@ -307,7 +331,7 @@ def main(argv=None):
         print(f"| {r['engine']} | {r['batch']} | {r['seconds'] * 1e3:.1f} | {r['images_per_s']:.0f} | {ratio} | "
               f"{r['gflops']:.0f} | {100 * r['sgemm_fraction']:.0f}% | {rss} | {gpu} |")
     print(f"\nstep = {rows[0]['step_gflop'] / rows[0]['batch']:.3f} GFLOP per image (GEMM layers)")
-    if not args.no_memory:
+    if not (args.no_memory or args.ablation):
         for batch in args.batch:
             ours = next(r for r in rows if r["engine"] == "minigan-numpy" and r["batch"] == batch)
             theirs = next((r for r in rows if r["engine"] == "torch-cpu" and r["batch"] == batch), None)
@@ -317,7 +341,7 @@ def main(argv=None):
     if args.no_save:
         return
     os.makedirs(RESULTS, exist_ok=True)
-    stem = os.path.join(RESULTS, "step_" + slug(machine))
+    stem = os.path.join(RESULTS, ("ablation_" if args.ablation else "step_") + slug(machine))
     record = {"command": "python benchmarks/bench_step.py " + " ".join(argv if argv is not None else sys.argv[1:]),
               "machine": machine, "sgemm_gflops": gemm, "date": time.strftime("%Y-%m-%d"),
               "numpy": np.__version__, "rows": rows}
