@@ -69,7 +69,7 @@ def main(argv=None):
         gan.models._doublings(args.image_size)
     except ValueError as e:
         parser.fail(f"--image-size {args.image_size}: {e}")
-    ctx = cli.start_run(parser, args, EXAMPLE)
+    ctx = cli.start_run(parser, args, EXAMPLE, resumable=("images",))
     ctx.say(f"minigan {EXAMPLE}: device {ctx.device}, output in {ctx.out}")
     if ctx.resume:
         run_config = ctx.saved_config

@@ -10,7 +10,9 @@ D is trained to say 1 for real numbers and 0 for G's number. The article trains 
 towards the target 1 with its own error (t − p_G), which makes G independent of D (the
 article's closing algebra explains why): that is ``--generator direct``, the default.
 ``--generator through-d`` trains G the GAN way instead, with the gradient of (1 − D(G))²
-through D.
+through D. Try it: with a D this simple there is no balance point — G pushes p_G past 1 to make
+p_D·p_G reach 1, D answers by shrinking p_D, and both drift (p_G ≈ 4.5, p_D ≈ 0.05 after 1,000
+steps): a one-line picture of why GAN training needs a discriminator with enough capacity.
 
 What to look for (parameters.png): p_G climbs towards 1 while D's parameter stops rising
 towards 1 and its error stops falling to 0 — it can no longer tell G's numbers from real ones.

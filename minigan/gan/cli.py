@@ -26,7 +26,7 @@ __all__ = ["ExampleParser", "common_parser", "add_training_options", "label_rang
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
 # flags that may change when resuming; everything else comes from the checkpoint
 RESUMABLE = {"epochs", "max_steps", "sample_every", "checkpoint_every", "log_every", "device",
-             "out", "resume", "quiet", "export_samples", "data_dir"}
+             "out", "resume", "quiet", "export_samples", "data_dir", "no_download"}
 
 
 class ExampleParser(argparse.ArgumentParser):
@@ -119,20 +119,20 @@ def common_parser(description, *, epochs, batch_size, out, seed=0, sample_every=
     """The fixed command line of every example, with that example's defaults."""
     p = ExampleParser(description=description)
     g = p.add_argument_group("common options")
-    g.add_argument("--epochs", type=positive_int, default=None,
+    g.add_argument("--epochs", type=positive_int, default=None, metavar="N",
                    help=f"total number of epochs to train (default: {epochs})")
     p.example_defaults["epochs"] = epochs
-    g.add_argument("--max-steps", type=positive_int, default=None,
+    g.add_argument("--max-steps", type=positive_int, default=None, metavar="N",
                    help="stop after this many steps in total (counting steps before a resume)")
     p.example_defaults["max_steps"] = None
-    g.add_argument("--batch-size", type=positive_int, default=None,
+    g.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
                    help=f"samples per batch (default: {batch_size})")
     p.example_defaults["batch_size"] = batch_size
     g.add_argument("--device", choices=["cpu", "cuda", "auto"], default=None,
                    help="cpu (NumPy), cuda (CuPy) or auto: cuda when a GPU is there "
                         "(default: auto)")
     p.example_defaults["device"] = "auto"
-    g.add_argument("--seed", type=int, default=None, help=f"random seed (default: {seed})")
+    g.add_argument("--seed", type=int, default=None, metavar="N", help=f"random seed (default: {seed})")
     p.example_defaults["seed"] = seed
     g.add_argument("--out", default=None, metavar="DIR",
                    help=f"folder for images, plots, metrics and the checkpoint (default: {out})")
@@ -226,8 +226,10 @@ class RunContext:
         print(msg, flush=True)
 
 
-def start_run(parser, args, example):
-    """Validate the device and output folder; with --resume, read the checkpoint's config."""
+def start_run(parser, args, example, resumable=()):
+    """Validate the device and output folder; with --resume, read the checkpoint's config.
+    ``resumable``: this example's own options that still apply when resuming (e.g. where the
+    data are); any other option given with --resume is reported as ignored."""
     device = resolve_device(parser, args.device)
     out = args.out
     if os.path.exists(out) and not os.path.isdir(out):
@@ -250,7 +252,7 @@ def start_run(parser, args, example):
         if config.get("example") not in (None, example):
             parser.fail(f"--resume: {ckpt} was written by {config.get('example')}, not {example}")
         ctx.saved_config, ctx.saved_meta = config, meta
-        ignored = sorted(args.given - RESUMABLE)
+        ignored = sorted(args.given - RESUMABLE - set(resumable))
         if ignored:
             ctx.notes.append("note: resuming keeps the checkpoint's settings; ignored: "
                              + ", ".join("--" + k.replace("_", "-") for k in ignored))

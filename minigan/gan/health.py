@@ -23,11 +23,16 @@ class HealthMonitor:
     collapse_ratio: diversity below this fraction of its peak (and below half the real
     images' diversity, when known) counts as collapse.
     say: a function taking the message (default ``print``).
+    probabilities: D's outputs are probabilities (not MSE scores), so D(x) > 0.98 with
+    D(G(z)) < 0.02 also means "D wins". hard_labels: targets are exactly 1 and 0; with soft
+    labels the loss no longer has 0 as its floor and only the probabilities are used.
     """
 
     def __init__(self, loss="bce_logits", patience=100, collapse_ratio=0.25, min_checks=3,
-                 say=print, probabilities=True):
+                 say=print, probabilities=True, hard_labels=True):
         self.d_floor, self.g_ceiling = THRESHOLDS[loss]
+        if not hard_labels:     # soft targets (e.g. up to 1.1) move the loss's minimum: use
+            self.d_floor = -float("inf")    # only D(x) and D(G(z)) to judge D's dominance
         self.patience, self.collapse_ratio, self.min_checks = patience, collapse_ratio, min_checks
         self.probabilities = probabilities
         self.say = say

@@ -194,6 +194,7 @@ class GANTrainer:
         cfg = self.config
         self.device = device
         self.G, self.D = G.to(device), D.to(device)
+        self.dtype = np.dtype(self.G.dtype or np.float32)   # float32, or float64 for checks
         self.data = to_device(data, device) if data is not None else None
         self.transform = transform
         self.real_sampler = real_sampler
@@ -232,7 +233,9 @@ class GANTrainer:
         self.rng = np.random.default_rng([cfg.seed, 1])           # permutations, z, labels
         self.fixed_noise = self._noise(np.random.default_rng([cfg.seed, 2]), cfg.n_fixed)
         self.health = HealthMonitor(cfg.loss, patience=cfg.health_patience, say=self._warn,
-                                    probabilities=cfg.loss != "mse")
+                                    probabilities=cfg.loss != "mse",
+                                    hard_labels=cfg.real_label == (1.0, 1.0)
+                                    and cfg.fake_label == (0.0, 0.0) and cfg.flip_prob == 0)
         self.step = 0
         self.perm = None
         self.elapsed = 0.0          # wall seconds of training, summed over resumed runs
@@ -288,7 +291,7 @@ class GANTrainer:
 
     def sample_noise(self, n):
         """n noise vectors from the trainer's stream, on the trainer's device."""
-        return to_device(self._noise(self.rng, n), self.device)
+        return to_device(self._noise(self.rng, n).astype(self.dtype, copy=False), self.device)
 
     def make_labels(self, n):
         """Targets for D's real and fake batches, (n, 1) each (soft and/or flipped per config)."""
@@ -317,7 +320,7 @@ class GANTrainer:
         if self.transform is not None:
             real = self.transform(real)
         real = to_device(real, self.device)
-        return real if real.dtype == np.float32 else real.astype(np.float32)
+        return real if real.dtype == self.dtype else real.astype(self.dtype)
 
     # ------------------------------------------------------------------------- one step
     def prob(self, out):
@@ -389,8 +392,8 @@ class GANTrainer:
         outs = []
         try:
             for i in range(0, len(z), batch):
-                outs.append(asnumpy(self.G(to_device(np.asarray(z[i:i + batch], np.float32),
-                                                     self.device))).astype(np.float32))
+                zb = np.asarray(z[i:i + batch], dtype=self.dtype)
+                outs.append(asnumpy(self.G(to_device(zb, self.device))).astype(np.float32))
         finally:
             self.G.train(was_training)
         out = np.concatenate(outs, axis=0)
@@ -434,10 +437,10 @@ class GANTrainer:
         return sorted(found)
 
     def _clear_grids(self):
-        for _, p in self.grid_files_all():
+        for _, p in self._all_grid_files():
             os.remove(p)
 
-    def grid_files_all(self):
+    def _all_grid_files(self):
         folder = self.path(GRID_DIR)
         if folder is None or not os.path.isdir(folder):
             return []
@@ -607,6 +610,9 @@ class GANTrainer:
         self._epoch_acc = dict(meta["epoch_acc"])
         self._log_acc = dict(meta["log_acc"])
         self.history = self._read_metrics()
+        for step, p in self._all_grid_files():       # grids of steps the checkpoint has not
+            if step > self.step:                     # seen (a crash after them) are redone
+                os.remove(p)
         self.resumed_from = self.step
         self._saved_at = self.step
         return meta
