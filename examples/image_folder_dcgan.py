@@ -48,15 +48,15 @@ def build_parser():
 
 
 def julia_folder(ctx, n, size, seed):
-    """Render n grayscale Julia-set PNGs into OUT/julia_pngs (once) and return the folder."""
+    """Render n grayscale Julia-set PNGs into OUT/julia_pngs (afresh) and return the folder."""
     from minigan.data.julia import save_julia_pngs
     folder = os.path.join(ctx.out, "julia_pngs")
-    existing = [f for f in os.listdir(folder)] if os.path.isdir(folder) else []
-    if len(existing) != n:
-        for f in existing:
-            os.remove(os.path.join(folder, f))
-        ctx.say(f"no --images given: rendering {n} Julia-set images into {folder}")
-        save_julia_pngs(folder, n=n, size=size, seed=seed)
+    if os.path.isdir(folder):
+        for f in os.listdir(folder):
+            if f.startswith("julia_") and f.endswith(".png"):
+                os.remove(os.path.join(folder, f))
+    ctx.say(f"no --images given: rendering {n} Julia-set images into {folder}")
+    save_julia_pngs(folder, n=n, size=size, seed=seed)
     return folder
 
 

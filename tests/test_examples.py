@@ -94,6 +94,9 @@ def test_pattern_and_one_parameter_gans(tmp_path):
                "--out", tmp_path / "p", "--export-samples", 4) == 0
     assert TRAINING_OUTPUTS | {"pattern.png", "samples.npy"} <= files(tmp_path / "p")
     assert np.load(tmp_path / "p" / "samples.npy").shape == (4, 1, 1, 4)
+    # --max-steps belongs to one invocation: resuming without it trains to the end of --epochs
+    assert run("pattern_1010_gan", "--resume", "--epochs", 4, "--quiet", "--out", tmp_path / "p") == 0
+    assert gan.read_meta(tmp_path / "p" / "checkpoint.npz")["step"] == 40
     for update in ("direct", "through-d"):
         assert run("one_parameter_gan", "--max-steps", 20, "--generator", update, "--quiet",
                    "--out", tmp_path / update) == 0

@@ -50,6 +50,12 @@ def _fsync_dir(folder):
         os.close(fd)
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, write):
     """Call ``write(fileobj)`` on a temporary file next to ``path``, then atomically move it
     onto ``path``. If ``write`` raises, the temporary file is removed and ``path`` is untouched."""
@@ -62,6 +68,7 @@ def atomic_write(path, write):
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())       # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         try:

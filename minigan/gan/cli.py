@@ -268,13 +268,15 @@ def start_run(parser, args, example, resumable=()):
 
 def train_config(ctx, fresh):
     """The TrainConfig of this run: ``fresh`` (built from the arguments) for a new run, the
-    checkpoint's when resuming — with --epochs, --max-steps, --sample-every, --checkpoint-every
-    and --log-every taken from the command line when given."""
+    checkpoint's when resuming — with --epochs, --sample-every, --checkpoint-every and
+    --log-every taken from the command line when given. --max-steps belongs to one invocation:
+    a resumed run without it trains to the end of --epochs."""
     args = ctx.args
     if not ctx.resume:
         return fresh
     cfg = TrainConfig.from_dict(ctx.saved_config["train"])
-    for name in ("epochs", "max_steps", "sample_every", "checkpoint_every", "log_every"):
+    cfg.max_steps = args.max_steps
+    for name in ("epochs", "sample_every", "checkpoint_every", "log_every"):
         if name in args.given:
             setattr(cfg, name, getattr(args, name))
     return cfg

@@ -93,16 +93,19 @@ def save_gif(frames, path, duration_ms=300, loop=0, last_frame_ms=None):
     for f in frames:
         im = Image.open(f) if isinstance(f, (str, os.PathLike)) else Image.fromarray(np.asarray(f))
         im.load()
-        images.append(im.convert("RGB"))
+        images.append(im)
     if not images:
         return None
+    gray = all(im.mode == "L" for im in images)      # grayscale: one exact gray palette
+    images = [im if gray else im.convert("RGB") for im in images]
     size = images[0].size
     images = [im if im.size == size else im.resize(size) for im in images]
     durations = [duration_ms] * len(images)
     if last_frame_ms is not None:
         durations[-1] = last_frame_ms
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    palette = [im.quantize(colors=256, method=Image.Quantize.MEDIANCUT) for im in images]
+    palette = images if gray else [im.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+                                   for im in images]
     tmp = path + ".tmp.gif"
     palette[0].save(tmp, save_all=True, append_images=palette[1:], duration=durations, loop=loop,
                     optimize=False, disposal=1)
