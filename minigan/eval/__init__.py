@@ -10,6 +10,10 @@ digits; metrics.py turns its outputs into the numbers (definitions there). From 
 
     python -m minigan.eval.train_classifier       # (re)train the classifier, print its accuracy
     python -m minigan.eval OUT/checkpoint.npz     # score a saved generator (or a samples .npy)
+
+During GAN training, ``GANTrainer(..., epoch_metrics=minigan.eval.hook.mnist_epoch_metrics())``
+adds the numbers to every epoch line and to metrics.csv, and draws eval_metrics.png
+(examples/mnist_dcgan.py does this).
 """
 from .classifier import (MNISTClassifier, default_classifier_path, load_classifier,
                          prepare_images, read_classifier, save_classifier)
