@@ -1,11 +1,9 @@
 """Conv2d: cross-correlation of NCHW images with a (Cout, Cin, kh, kw) kernel, via im2col."""
-import numpy as np
-
 from ..backend import get_array_module
 from . import init
 from .im2col import Workspace, col2im, conv_output_size, im2col, pair
 from .layout import batch_first, batch_last, contiguous_batch_last
-from .module import Module, Parameter
+from .module import Module
 
 
 class Conv2d(Module):
@@ -32,14 +30,8 @@ class Conv2d(Module):
         self.stride = pair(stride, "stride")
         self.padding = pair(padding, "padding")
         kh, kw = self.kernel_size
-        fan_in = in_channels * kh * kw
-        self.weight = Parameter(np.empty((out_channels, in_channels, kh, kw), dtype=np.float32))
-        init.default_uniform(self.weight, fan_in)
-        if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype=np.float32))
-            init.default_uniform(self.bias, fan_in)
-        else:
-            self.bias = None
+        self.weight, self.bias = init.default_weight_and_bias(
+            (out_channels, in_channels, kh, kw), out_channels, fan_in=in_channels * kh * kw, bias=bias)
         self._workspace = Workspace()
 
     def output_size(self, h, w):

@@ -1,11 +1,9 @@
 """ConvTranspose2d: the adjoint of Conv2d, via GEMM + col2im."""
-import numpy as np
-
 from ..backend import get_array_module
 from . import init
 from .im2col import Workspace, col2im, im2col, pair
 from .layout import batch_first, batch_last, contiguous_batch_last
-from .module import Module, Parameter
+from .module import Module
 
 
 class ConvTranspose2d(Module):
@@ -39,14 +37,8 @@ class ConvTranspose2d(Module):
                 raise ValueError(f"ConvTranspose2d: output_padding {self.output_padding} must be "
                                  f"smaller than stride {self.stride} and non-negative")
         kh, kw = self.kernel_size
-        fan_in = out_channels * kh * kw  # PyTorch computes fan_in from weight.shape[1]
-        self.weight = Parameter(np.empty((in_channels, out_channels, kh, kw), dtype=np.float32))
-        init.default_uniform(self.weight, fan_in)
-        if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype=np.float32))
-            init.default_uniform(self.bias, fan_in)
-        else:
-            self.bias = None
+        self.weight, self.bias = init.default_weight_and_bias(   # PyTorch: fan_in from weight.shape[1]
+            (in_channels, out_channels, kh, kw), out_channels, fan_in=out_channels * kh * kw, bias=bias)
         self._workspace = Workspace()
 
     def output_size(self, h, w):

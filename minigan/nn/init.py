@@ -52,6 +52,15 @@ def default_uniform(param, fan_in):
     return uniform(param, -bound, bound)
 
 
+def default_weight_and_bias(weight_shape, bias_size, fan_in, bias=True):
+    """New float32 (weight, bias) Parameters with PyTorch's default init; bias None if not ``bias``."""
+    from .module import Parameter  # local import: module.py does not need init
+    weight = default_uniform(Parameter(np.empty(weight_shape, dtype=np.float32)), fan_in)
+    if not bias:
+        return weight, None
+    return weight, default_uniform(Parameter(np.empty(bias_size, dtype=np.float32)), fan_in)
+
+
 def xavier_uniform(param, gain=1.0):
     """Glorot: U(−a, a) with a = gain·√(6 / (fan_in + fan_out))."""
     fan_in, fan_out = fan_in_and_fan_out(param.data.shape)

@@ -1,9 +1,7 @@
 """Linear: y = x Wᵀ + b."""
-import numpy as np
-
 from . import init
 from .layout import batch_first, batch_last
-from .module import Module, Parameter
+from .module import Module
 
 
 class Linear(Module):
@@ -23,13 +21,8 @@ class Linear(Module):
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
-        self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
-        init.default_uniform(self.weight, in_features)
-        if bias:
-            self.bias = Parameter(np.empty(out_features, dtype=np.float32))
-            init.default_uniform(self.bias, in_features)
-        else:
-            self.bias = None
+        self.weight, self.bias = init.default_weight_and_bias(
+            (out_features, in_features), out_features, fan_in=in_features, bias=bias)
 
     def forward(self, x):
         self._check_input(x, 2, 1, self.in_features)
