@@ -295,7 +295,7 @@ def main(argv=None):
     if any(n.endswith(("cupy", "cuda")) for n in names):
         gemm["cuda"] = sgemm_gflops("cuda", n=8192)
     print(f"# DCGAN training step — {machine}")
-    print(f"SGEMM rate measured now: " + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in gemm.items()))
+    print("SGEMM rate measured now: " + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in gemm.items()))
     rows = []
     for batch in args.batch:
         engines = [make_engine(n, batch) for n in names]

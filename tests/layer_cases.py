@@ -2,7 +2,6 @@
 
 Each case: (id, factory() -> minigan module, input shape, kind of input values).
 """
-import minigan as mg
 from minigan import nn
 
 CASES = [

@@ -1,7 +1,6 @@
 """MNIST / Fashion-MNIST loading: local files, downloads from a loopback HTTP server (mirror
 fallback, checksum mismatch, interrupted transfer), the offline 5,000-digit fallback and
 Debian's Fashion-MNIST. Offline and deterministic: nothing leaves 127.0.0.1."""
-import gzip
 import hashlib
 import http.server
 import os

@@ -1,6 +1,5 @@
 """Julia-set escape-time images: the backends agree bit for bit, the article's formula and axis
 convention hold, and the scaling / rendering / PNG helpers work."""
-import cmath
 import os
 import subprocess
 import sys
@@ -9,7 +8,7 @@ import numpy as np
 import pytest
 
 from minigan.data import julia as julia_mod
-from minigan.data.julia import (INTERIOR, MAX_ITER, julia_axes, julia_c_values, julia_images,
+from minigan.data.julia import (INTERIOR, julia_axes, julia_c_values, julia_images,
                                 render_heatmap_grid, save_julia_pngs, scale_julia)
 
 # interior-heavy, boundary, slow-escaping and immediately-escaping constants
