@@ -75,10 +75,11 @@ def main(argv=None):
                         "digits of the floor line: 500 offline, 1000 with the full MNIST)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     p.add_argument("--value-range", default=None,
-                   help="range of a .npy file's samples: tanh ([-1, 1], default) or unit ([0, 1]); "
-                        "a checkpoint knows its own")
+                   help="range of a .npy file's samples: tanh ([-1, 1], default) or unit "
+                        "([0, 1]); a checkpoint knows its own")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
-    p.add_argument("--classifier", default=None, help="classifier weights (default: the per-user cache)")
+    p.add_argument("--classifier", default=None,
+                   help="classifier weights (default: the per-user cache)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = p.parse_args(argv)
     if args.device == "auto":
@@ -118,7 +119,8 @@ def main(argv=None):
     print(scores)
     if meta.get("real_fd") is not None:
         print(f"real held-out digits ({meta.get('real_fd_n')}): Fréchet distance "
-              f"{meta['real_fd']:.3f}, inception score {meta.get('real_inception', float('nan')):.3f} "
+              f"{meta['real_fd']:.3f}, inception score "
+              f"{meta.get('real_inception', float('nan')):.3f} "
               f"(classifier accuracy {meta.get('test_accuracy', float('nan')):.2%}, "
               f"{meta.get('data')} data)")
     return 0

@@ -5,7 +5,7 @@ Architecture (PyTorch names in ``state_dict``; shapes for one 28×28 digit):
 
     features:  Conv2d(1, 16, 5, padding=2) → ReLU → MaxPool2d(2)       16×14×14
                Conv2d(16, 32, 5, padding=2) → ReLU → MaxPool2d(2)      32×7×7
-               Flatten → Linear(1568, 128) → ReLU                      128  ← "penultimate features"
+               Flatten → Linear(1568, 128) → ReLU                      128 (penultimate features)
     head:      Dropout(0.3) → Linear(128, 10)                          10 logits
 
 Inputs are digits in [0, 1] (white on black, as in MNIST), normalised inside
@@ -99,9 +99,9 @@ def prepare_images(images, value_range="unit"):
         if x.size and (float(x.min()) < lo - slack or float(x.max()) > hi + slack):
             hint = ("; pass value_range='tanh' if the images are in [-1, 1]"
                     if (lo, hi) == (0.0, 1.0) else "")
-            raise ValueError(f"images have values in [{float(x.min()):.3g}, {float(x.max()):.3g}], "
-                             f"outside the declared value_range {value_range!r} = [{lo:g}, {hi:g}]"
-                             + hint)
+            raise ValueError(f"images have values in [{float(x.min()):.3g}, "
+                             f"{float(x.max()):.3g}], outside the declared value_range "
+                             f"{value_range!r} = [{lo:g}, {hi:g}]" + hint)
         unit = np.clip((x.astype(np.float32) - lo) / (hi - lo), 0, 1)
     else:
         raise TypeError(f"images must be uint8 or floating point, got dtype {x.dtype}")
@@ -179,7 +179,9 @@ def load_classifier(path=None, device="cpu", train_if_missing=True, verbose=True
     if os.path.exists(path):
         try:
             model, meta = read_classifier(path, device)
-            if meta.get("data") != "offline-5k" or not _full_mnist_present(train_kw.get("data_dir")):
+            stale = (meta.get("data") == "offline-5k"
+                     and _full_mnist_present(train_kw.get("data_dir")))
+            if not stale:
                 return model, meta
             reason = "it was trained on the offline 5,000 digits and the full MNIST is now present"
         except (ValueError, OSError, KeyError) as e:

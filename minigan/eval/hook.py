@@ -6,7 +6,8 @@
 At every epoch end the hook draws the same ``n`` noise vectors (500 offline, 1,000 with the
 full MNIST; ``trainer.sample(n)``: fixed seed, eval mode), scores the generated digits with
 the evaluation classifier (metrics.py) and returns the numbers; the trainer adds them to the
-epoch row of ``metrics.csv`` and to the epoch line. The hook also redraws ``eval_metrics.png`` in the run's folder. Columns:
+epoch row of ``metrics.csv`` and to the epoch line. The hook also redraws
+``eval_metrics.png`` in the run's folder. Columns:
 
     classes      classes covered (of 10; a class needs ≥ 1/4 of its uniform share)
     kl_uniform   KL divergence of the class histogram from uniform (0 ideal, 2.30 collapsed)
@@ -131,7 +132,8 @@ def plot_eval_metrics(rows, path, real_fd=None, title=None):
     ax.set_ylabel("Fréchet distance (classifier features)")
     ax.legend(loc="upper right")
     ax = axes[2]
-    ax.plot(epochs, _column(rows, "kl_uniform"), "o-", color="tab:purple", label="KL(classes ‖ uniform)")
+    ax.plot(epochs, _column(rows, "kl_uniform"), "o-", color="tab:purple",
+            label="KL(classes ‖ uniform)")
     ax.plot(epochs, _column(rows, "confidence"), "s-", color="tab:green", label="mean confidence")
     ax.set_ylabel("KL (nats) / confidence")
     ax.legend(loc="upper right")

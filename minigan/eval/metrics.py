@@ -77,7 +77,8 @@ def feature_statistics(features):
     """Mean (D,) and unbiased covariance (D, D) of ``features`` (N, D), in float64."""
     f = np.asarray(features, dtype=np.float64)
     if f.ndim != 2 or len(f) < 2:
-        raise ValueError(f"feature statistics need at least 2 samples of shape (N, D), got {f.shape}")
+        raise ValueError(f"feature statistics need at least 2 samples of shape (N, D), got "
+                         f"{f.shape}")
     return f.mean(axis=0), np.cov(f, rowvar=False)
 
 
@@ -102,8 +103,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2):
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     sigma1, sigma2 = np.asarray(sigma1, np.float64), np.asarray(sigma2, np.float64)
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != mu1.shape * 2:
-        raise ValueError(f"frechet_distance: mismatched statistics: mu {mu1.shape} vs {mu2.shape}, "
-                         f"sigma {sigma1.shape} vs {sigma2.shape}")
+        raise ValueError(f"frechet_distance: mismatched statistics: mu {mu1.shape} vs "
+                         f"{mu2.shape}, sigma {sigma1.shape} vs {sigma2.shape}")
     diff = mu1 - mu2
     fd = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt_product(sigma1, sigma2)
     return float(max(fd, 0.0))

@@ -156,10 +156,12 @@ def main(argv=None):
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", default=None, help="where the MNIST files are (default: the per-user cache)")
+    p.add_argument("--data-dir", default=None,
+                   help="where the MNIST files are (default: the per-user cache)")
     p.add_argument("--limit", type=int, default=None,
                    help="train on this many (random) training digits only, e.g. for a smoke test")
-    p.add_argument("--out", default=None, help=f"weights file (default: {default_classifier_path()})")
+    p.add_argument("--out", default=None,
+                   help=f"weights file (default: {default_classifier_path()})")
     args = p.parse_args(argv)
     device = args.device
     if device == "auto":

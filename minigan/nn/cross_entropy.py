@@ -37,9 +37,11 @@ class CrossEntropyLoss(_Loss):
         name = type(self).__name__
         for what, a in (("input", input), ("target", target)):
             if not hasattr(a, "shape") or not hasattr(a, "dtype"):
-                raise TypeError(f"{name}: {what} must be a NumPy or CuPy array, got {type(a).__name__}")
+                raise TypeError(f"{name}: {what} must be a NumPy or CuPy array, got "
+                                f"{type(a).__name__}")
         if input.ndim != 2:
-            raise ValueError(f"{name}: expected 2-D logits (N, classes), got shape {tuple(input.shape)}")
+            raise ValueError(f"{name}: expected 2-D logits (N, classes), got shape "
+                             f"{tuple(input.shape)}")
         if input.dtype.kind != "f":
             raise TypeError(f"{name}: input must be floating point, got dtype {input.dtype}")
         n, k = input.shape
@@ -57,7 +59,8 @@ class CrossEntropyLoss(_Loss):
                 raise TypeError(f"{name}: target must hold class indices (integers), got "
                                 f"non-integer values of dtype {target.dtype}")
         elif target.dtype.kind not in "iu":
-            raise TypeError(f"{name}: target must hold integer class indices, got dtype {target.dtype}")
+            raise TypeError(f"{name}: target must hold integer class indices, got dtype "
+                            f"{target.dtype}")
         target = target.astype(np.int64, copy=False)
         if bool(((target < 0) | (target >= k)).any()):
             raise ValueError(f"{name}: target class indices must be in [0, {k}), got values in "
@@ -70,7 +73,8 @@ class CrossEntropyLoss(_Loss):
     def backward(self):
         cache = getattr(self, "_cache", None)
         if cache is None:
-            raise RuntimeError(f"{type(self).__name__}.backward called before the loss was computed")
+            raise RuntimeError(f"{type(self).__name__}.backward called before the loss was "
+                               f"computed")
         input, target, logp = cache
         xp = get_array_module(input)
         n = input.shape[0]

@@ -6,7 +6,8 @@ back through col2im, the adjoint of im2col — the same two routines the convolu
 minigan's batch-last layout (layout.py):
 
     x (N, C, H, W)  = (C, H, W, N) in memory
-    columns         (C, kh·kw, Ho·Wo·N)    columns[c, (i, j), (oh, ow, n)] = x_pad[c, oh·sh + i, ow·sw + j, n]
+    columns         (C, kh·kw, Ho·Wo·N)
+                    columns[c, (i, j), (oh, ow, n)] = x_pad[c, oh·sh + i, ow·sw + j, n]
     y (N, C, Ho, Wo) = reduce over the (i, j) axis of columns
 
 with Ho = ⌊(H + 2ph − kh)/sh⌋ + 1 (PyTorch's default ``ceil_mode=False``) and the stride
@@ -19,7 +20,8 @@ from .module import Module
 
 
 def _window_inside(kernel, stride, padding, size, out_size, xp):
-    """(k, out_size) booleans: is pixel o·stride + i − padding of kernel offset i inside [0, size)?"""
+    """(k, out_size) booleans: does offset i of window o read pixel o·stride + i − padding
+    inside [0, size)?"""
     pixel = xp.arange(out_size)[None, :] * stride + xp.arange(kernel)[:, None] - padding
     return (pixel >= 0) & (pixel < size)
 
@@ -38,8 +40,8 @@ class _Pool2d(Module):
                              f"kernel_size={self.kernel_size}, stride={self.stride}, "
                              f"padding={self.padding}")
         if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
-            raise ValueError(f"{name}: padding {self.padding} must be at most half the kernel size "
-                             f"{self.kernel_size} (as in PyTorch)")
+            raise ValueError(f"{name}: padding {self.padding} must be at most half the kernel "
+                             f"size {self.kernel_size} (as in PyTorch)")
         self._workspace = Workspace()
 
     def output_size(self, h, w):
