@@ -12,6 +12,14 @@ Adam with the article's unequal learning rates, 0.003 for G and 0.0003 for D; ba
 binary cross-entropy (the article halves D's loss; we report the sum of its two terms).
 Heatmap grids of fixed-noise samples are saved at every epoch.
 
+A warning from experience (and from the article itself, which notes that "you can easily slip
+into a situation where either the G or the D loss converges to zero"): on the default 'varied'
+Julia sets this MLP recipe is fragile. In our runs D soon rejects every fake, the generator's
+sigmoid outputs saturate, and the trainer prints "the generator's loss is exploding" within two
+epochs — also with ``--lr-g 0.0003``, ``--scale linear`` or ``--variant article``. It is kept
+as the article's recipe, to watch the failure the health check describes; ``--conv`` is the
+model to use for pictures.
+
 ``--conv`` swaps in a DCGAN (4×4 transposed convolutions with BatchNorm, 64×64 images, tanh
 output in [-1, 1], Adam 2e-4 with betas (0.5, 0.999), logits) — the convolutional model the
 article suggests trying.

@@ -95,6 +95,15 @@ def test_health_warns_on_collapse_relative_to_peak():
     assert len(said) == 1 and "mode collapse" in said[0] and "14% of its peak" in said[0]
 
 
+def test_health_warns_on_a_generator_that_never_had_diversity():
+    said = []
+    h = HealthMonitor("bce", say=said.append, warmup_steps=100)
+    h.real_diversity = 0.36
+    for step in (0, 50, 100):                      # collapsed from the start: no peak to fall from
+        h.check_diversity(step, 0.004)
+    assert len(said) == 1 and said[0].startswith("warning [step 100]")
+
+
 # ----------------------------------------------------------------------------- optimizer state
 def test_optimizer_state_flattens_and_restores():
     lin = nn.Linear(3, 2)

@@ -29,11 +29,13 @@ class HealthMonitor:
     """
 
     def __init__(self, loss="bce_logits", patience=100, collapse_ratio=0.25, min_checks=3,
-                 say=print, probabilities=True, hard_labels=True):
+                 say=print, probabilities=True, hard_labels=True, warmup_steps=0,
+                 real_ratio=0.1):
         self.d_floor, self.g_ceiling = THRESHOLDS[loss]
         if not hard_labels:     # soft targets (e.g. up to 1.1) move the loss's minimum: use
             self.d_floor = -float("inf")    # only D(x) and D(G(z)) to judge D's dominance
         self.patience, self.collapse_ratio, self.min_checks = patience, collapse_ratio, min_checks
+        self.warmup_steps, self.real_ratio = warmup_steps, real_ratio
         self.probabilities = probabilities
         self.say = say
         self.d_wins_run = 0
@@ -66,19 +68,24 @@ class HealthMonitor:
 
     # --- per sample check --------------------------------------------------------------------
     def check_diversity(self, step, value):
-        """Record the fixed-noise samples' mean pairwise distance; warn on a collapse."""
+        """Record the fixed-noise samples' mean pairwise distance; warn on a collapse: a fall
+        below ``collapse_ratio`` of its peak (and below half the real images' diversity), or,
+        after ``warmup_steps``, staying below ``real_ratio`` of the real images' diversity (a
+        generator that collapsed from the start never had a peak)."""
         self.diversity_checks += 1
-        if self.diversity_peak is None or value > self.diversity_peak:
+        new_peak = self.diversity_peak is None or value > self.diversity_peak
+        if new_peak:
             self.diversity_peak = value
-            return []
-        below_real = self.real_diversity is None or value < 0.5 * self.real_diversity
-        if (self.diversity_checks >= self.min_checks and below_real
-                and value < self.collapse_ratio * self.diversity_peak):
-            real = (f"; real images: {self.real_diversity:.3f}" if self.real_diversity else "")
+        real = self.real_diversity
+        fell = (not new_peak and (real is None or value < 0.5 * real)
+                and value < self.collapse_ratio * self.diversity_peak)
+        never = real is not None and step >= self.warmup_steps and value < self.real_ratio * real
+        if self.diversity_checks >= self.min_checks and (fell or never):
+            real_s = f"; real images: {real:.3f}" if real else ""
             return self._warn("low_diversity", step, (
-                f"low sample diversity: the fixed-noise samples' mean pairwise distance fell to "
+                f"low sample diversity: the fixed-noise samples' mean pairwise distance is "
                 f"{value:.3f}, {100 * value / self.diversity_peak:.0f}% of its peak "
-                f"{self.diversity_peak:.3f}{real}. Different noise vectors give nearly the same "
+                f"{self.diversity_peak:.3f}{real_s}. Different noise vectors give nearly the same "
                 f"image: the generator is collapsing onto a few modes (mode collapse). Look at "
                 f"the latest grid; try a lower G learning rate, label smoothing, or (MLP GAN) "
                 f"the LeakyReLU + LayerNorm + Adam fix."))

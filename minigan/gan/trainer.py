@@ -235,7 +235,8 @@ class GANTrainer:
         self.health = HealthMonitor(cfg.loss, patience=cfg.health_patience, say=self._warn,
                                     probabilities=cfg.loss != "mse",
                                     hard_labels=cfg.real_label == (1.0, 1.0)
-                                    and cfg.fake_label == (0.0, 0.0) and cfg.flip_prob == 0)
+                                    and cfg.fake_label == (0.0, 0.0) and cfg.flip_prob == 0,
+                                    warmup_steps=self.steps_per_epoch // 2)
         self.step = 0
         self.perm = None
         self.elapsed = 0.0          # wall seconds of training, summed over resumed runs
@@ -408,10 +409,16 @@ class GANTrainer:
         gen = np.random.default_rng([self.config.seed, 3] if seed is None else seed)
         return self.generate(self._noise(gen, n))
 
+    def _check_diversity(self, imgs):
+        """Mean pairwise distance of the fixed-noise samples, fed to the health monitor (not
+        for a generator without noise, whose samples are identical by design)."""
+        self.diversity = mean_pairwise_distance(imgs)
+        if self.config.noise != "ones":
+            self.health.check_diversity(self.step, self.diversity)
+
     def _save_grid(self, epoch_end):
         imgs = self.generate(self.fixed_noise)
-        self.diversity = mean_pairwise_distance(imgs)
-        self.health.check_diversity(self.step, self.diversity)
+        self._check_diversity(imgs)
         if self.out_dir is None or self.render == "none":
             return None
         name = f"step_{self.step:07d}" + (f"_epoch_{self.step // self.steps_per_epoch:03d}"
@@ -701,8 +708,7 @@ class GANTrainer:
                     if cfg.sample_every and self.step % cfg.sample_every == 0:
                         self._save_grid(epoch_end=False)
                     elif self.step % self._diversity_every() == 0:
-                        self.diversity = mean_pairwise_distance(self.generate(self.fixed_noise))
-                        self.health.check_diversity(self.step, self.diversity)
+                        self._check_diversity(self.generate(self.fixed_noise))
                     if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                         self.save_checkpoint()
                 if self._stop_requested:
