@@ -42,6 +42,7 @@ class HealthMonitor:
         self.g_high_run = 0
         self.diversity_peak = None
         self.diversity_checks = 0
+        self.low_run = 0
         self.real_diversity = None
         self.issued = {}          # warning name -> step it was issued at
 
@@ -70,8 +71,9 @@ class HealthMonitor:
     def check_diversity(self, step, value):
         """Record the fixed-noise samples' mean pairwise distance; warn on a collapse: a fall
         below ``collapse_ratio`` of its peak (and below half the real images' diversity), or,
-        after ``warmup_steps``, staying below ``real_ratio`` of the real images' diversity (a
-        generator that collapsed from the start never had a peak)."""
+        after ``warmup_steps``, staying below ``real_ratio`` of the real images' diversity for
+        ``min_checks + 1`` checks in a row (a generator that collapsed from the start never had
+        a peak; a short dip early in training is normal and not reported)."""
         self.diversity_checks += 1
         new_peak = self.diversity_peak is None or value > self.diversity_peak
         if new_peak:
@@ -79,7 +81,9 @@ class HealthMonitor:
         real = self.real_diversity
         fell = (not new_peak and (real is None or value < 0.5 * real)
                 and value < self.collapse_ratio * self.diversity_peak)
-        never = real is not None and step >= self.warmup_steps and value < self.real_ratio * real
+        low = real is not None and value < self.real_ratio * real
+        self.low_run = self.low_run + 1 if low else 0
+        never = low and step >= self.warmup_steps and self.low_run >= self.min_checks + 1
         if self.diversity_checks >= self.min_checks and (fell or never):
             real_s = f"; real images: {real:.3f}" if real else ""
             return self._warn("low_diversity", step, (
@@ -102,6 +106,7 @@ class HealthMonitor:
     def state_dict(self):
         return {"d_wins_run": self.d_wins_run, "g_high_run": self.g_high_run,
                 "diversity_peak": self.diversity_peak, "diversity_checks": self.diversity_checks,
+                "low_run": self.low_run,
                 "real_diversity": self.real_diversity, "issued": dict(self.issued)}
 
     def load_state_dict(self, state):

@@ -236,7 +236,7 @@ class GANTrainer:
                                     probabilities=cfg.loss != "mse",
                                     hard_labels=cfg.real_label == (1.0, 1.0)
                                     and cfg.fake_label == (0.0, 0.0) and cfg.flip_prob == 0,
-                                    warmup_steps=self.steps_per_epoch // 2)
+                                    warmup_steps=self.steps_per_epoch)
         self.step = 0
         self.perm = None
         self.elapsed = 0.0          # wall seconds of training, summed over resumed runs
