@@ -157,7 +157,8 @@ def _build_numba_kernel():
     so a few slow pixels do not hold the whole row. Per pixel the operations are exactly those
     of the NumPy reference, so the counts are bit-identical.
     """
-    import numba  # imported here: a hard dependency, but slow to import
+    from ..kernels.threads import configure_numba_threads
+    numba = configure_numba_threads()  # imported here: a hard dependency, but slow to import
 
     @numba.njit(cache=True)
     def row_step(zr, zi, count, c_r, c_i, i):

@@ -7,15 +7,9 @@ batch-last (C, H, W, N) arrays of im2col.py, and are parallel over elements or c
 (``prange``), never over a reduction, so results do not depend on the thread count.
 Compiled on first use and cached on disk (``cache=True``).
 """
-import os
+from .threads import configure_numba_threads
 
-# numba's parallel kernels run on OpenMP threads. By default those spin for a while after each
-# kernel, competing with OpenBLAS's threads in the GEMM that follows: measured here, a 0.1 ms
-# kernel before a 47 ms GEMM cost +12 ms. Passive waiting removes that (must be set before
-# the OpenMP runtime starts, i.e. before the first parallel kernel runs).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import numba  # noqa: E402
+numba = configure_numba_threads()
 import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
 
