@@ -14,9 +14,12 @@ import os
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+if __name__ == "__main__":
+    from blas_env import use_native_blas_kernels
+    use_native_blas_kernels()   # before NumPy loads OpenBLAS: see blas_env.py
+
+import numpy as np  # noqa: E402
 import minigan as mg  # noqa: E402
 from bench_step import layer_flops  # noqa: E402
 from dcgan_models import Z_DIM, minigan_dcgan  # noqa: E402

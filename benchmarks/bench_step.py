@@ -23,9 +23,12 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+if __name__ == "__main__":
+    from blas_env import use_native_blas_kernels
+    use_native_blas_kernels()   # before NumPy loads OpenBLAS: see blas_env.py
+
+import numpy as np  # noqa: E402
 import minigan as mg  # noqa: E402
 from minigan import kernels, nn  # noqa: E402
 from minigan.nn.im2col import Workspace  # noqa: E402
@@ -295,6 +298,10 @@ def main(argv=None):
     if any(n.endswith(("cupy", "cuda")) for n in names):
         gemm["cuda"] = sgemm_gflops("cuda", n=8192)
     print(f"# DCGAN training step — {machine}")
+    if _has_threadpoolctl():
+        from threadpoolctl import threadpool_info
+        print("BLAS: " + "; ".join(f"{b['internal_api']} {b.get('version')} {b.get('architecture')} kernels, "
+                                   f"{b['num_threads']} threads" for b in threadpool_info() if b["user_api"] == "blas"))
     print("SGEMM rate measured now: " + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in gemm.items()))
     rows = []
     for batch in args.batch:
@@ -342,7 +349,9 @@ def main(argv=None):
         return
     os.makedirs(RESULTS, exist_ok=True)
     stem = os.path.join(RESULTS, ("ablation_" if args.ablation else "step_") + slug(machine))
+    blas = __import__("threadpoolctl").threadpool_info() if _has_threadpoolctl() else []
     record = {"command": "python benchmarks/bench_step.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "blas": [{k: b.get(k) for k in ("internal_api", "version", "architecture", "num_threads")} for b in blas],
               "machine": machine, "sgemm_gflops": gemm, "date": time.strftime("%Y-%m-%d"),
               "numpy": np.__version__, "rows": rows}
     try:
@@ -354,6 +363,14 @@ def main(argv=None):
         json.dump(record, f, indent=1)
     plot(rows, machine, stem + ".png")
     print(f"\nwrote {stem}.json and {stem}.png")
+
+
+def _has_threadpoolctl():
+    try:
+        import threadpoolctl  # noqa: F401
+        return True
+    except ImportError:
+        return False
 
 
 def plot(rows, machine, path):
