@@ -1,7 +1,7 @@
 """Conv2d: cross-correlation of NCHW images with a (Cout, Cin, kh, kw) kernel, via im2col."""
 from ..backend import get_array_module
 from . import init
-from .im2col import Workspace, col2im, conv_output_size, im2col, pair
+from .im2col import Workspace, checked_output_size, col2im, im2col, pair
 from .layout import batch_first, batch_last, contiguous_batch_last
 from .module import Module
 
@@ -36,11 +36,7 @@ class Conv2d(Module):
 
     def output_size(self, h, w):
         """(Ho, Wo) for an H×W input; raises if the kernel does not fit the padded input."""
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        if h + 2 * ph < kh or w + 2 * pw < kw:
-            raise ValueError(f"{type(self).__name__}: kernel {kh}x{kw} is larger than the padded "
-                             f"input {h + 2 * ph}x{w + 2 * pw} (input {h}x{w}, padding {ph},{pw})")
-        return conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+        return checked_output_size(type(self).__name__, h, w, self.kernel_size, self.stride, self.padding)
 
     def forward(self, x):
         self._check_input(x, 4, 1, self.in_channels)

@@ -35,6 +35,15 @@ def conv_output_size(size, kernel, stride, padding):
     return (size + 2 * padding - kernel) // stride + 1
 
 
+def checked_output_size(layer_name, h, w, kernel, stride, padding):
+    """(Ho, Wo) of a kernel sliding over an H×W input; a clear error if it does not fit."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    if h + 2 * ph < kh or w + 2 * pw < kw:
+        raise ValueError(f"{layer_name}: kernel {kh}x{kw} is larger than the padded "
+                         f"input {h + 2 * ph}x{w + 2 * pw} (input {h}x{w}, padding {ph},{pw})")
+    return conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+
+
 class Workspace:
     """Scratch arrays a layer reuses from call to call instead of reallocating.
 

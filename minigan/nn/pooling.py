@@ -14,7 +14,7 @@ with Ho = ⌊(H + 2ph − kh)/sh⌋ + 1 (PyTorch's default ``ceil_mode=False``) 
 defaulting to the kernel size, as in PyTorch. No Python loop runs over the batch or the pixels.
 """
 from ..backend import get_array_module
-from .im2col import Workspace, col2im, conv_output_size, im2col, pair
+from .im2col import Workspace, checked_output_size, col2im, im2col, pair
 from .layout import batch_first, batch_last, contiguous_batch_last
 from .module import Module
 
@@ -45,11 +45,8 @@ class _Pool2d(Module):
         self._workspace = Workspace()
 
     def output_size(self, h, w):
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        if h + 2 * ph < kh or w + 2 * pw < kw:
-            raise ValueError(f"{type(self).__name__}: kernel {kh}x{kw} is larger than the padded "
-                             f"input {h + 2 * ph}x{w + 2 * pw} (input {h}x{w}, padding {ph},{pw})")
-        return conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+        """(Ho, Wo) for an H×W input; raises if the kernel does not fit the padded input."""
+        return checked_output_size(type(self).__name__, h, w, self.kernel_size, self.stride, self.padding)
 
     def _columns(self, x):
         """x (N, C, H, W) -> windows (C, kh·kw, Ho, Wo, N) (zero padding), and sizes."""
