@@ -63,34 +63,24 @@ class ExampleParser(argparse.ArgumentParser):
 
 
 # ----------------------------------------------------------------------------- argument types
-def positive_int(s):
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {s!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {v}")
-    return v
+def _checked_number(convert, is_valid, what, name):
+    """An argparse ``type``: ``convert`` the text, then require ``is_valid`` (one clear line if not)."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not is_valid(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+    parse.__name__ = name
+    return parse
 
 
-def nonneg_int(s):
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {s!r}") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
-    return v
-
-
-def positive_float(s):
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {s!r}") from None
-    if not v > 0 or v != v or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {s}")
-    return v
+positive_int = _checked_number(int, lambda v: v >= 1, "a positive integer", "positive_int")
+nonneg_int = _checked_number(int, lambda v: v >= 0, "an integer >= 0", "nonneg_int")
+positive_float = _checked_number(float, lambda v: 0 < v < float("inf"), "a positive finite number",
+                                 "positive_float")
 
 
 def probability(s):
