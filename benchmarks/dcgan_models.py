@@ -1,32 +1,22 @@
 """The flagship DCGAN (examples/mnist_dcgan.py) for the benchmarks, in minigan and in PyTorch.
 
-Both are Sequentials with the same layer indices, so one ``state_dict`` copies across and the
-two engines run the very same step on the very same weights.
+The PyTorch twin is written out layer by layer with the same indices as minigan's builders, so
+one ``state_dict`` copies across and the two engines run the very same step on the same weights.
 """
 import numpy as np
 
 import minigan as mg
-from minigan import nn
+from minigan import gan
 
 Z_DIM = 100
 
 
 def minigan_dcgan():
-    """G: z(100) -> 7·7·256 -> BN -> LReLU -> (256,7,7) -> ConvT 5×5 s1 -> 128 -> ConvT s2 -> 64
-    -> ConvT s2 -> 1 (28×28) -> tanh;  D: Conv 5×5 s2 1->64 -> LReLU(0.2) -> Dropout(0.3)
+    """The flagship's own builders (minigan/gan/models.py), DCGAN-initialised:
+    G: z(100) -> Linear 7·7·256 -> BN -> LReLU(0.2) -> (256,7,7) -> ConvT 5×5 s1 -> 128 -> ConvT
+    s2 -> 64 -> ConvT s2 -> 1 (28×28) -> tanh;  D: Conv 5×5 s2 1->64 -> LReLU(0.2) -> Dropout(0.3)
     -> Conv 5×5 s2 64->128 -> LReLU -> Dropout -> Flatten -> Linear(6272 -> 1) logit."""
-    G = nn.Sequential(
-        nn.Linear(Z_DIM, 7 * 7 * 256, bias=False), nn.BatchNorm1d(7 * 7 * 256), nn.LeakyReLU(0.2),
-        nn.Reshape(256, 7, 7),
-        nn.ConvTranspose2d(256, 128, 5, stride=1, padding=2, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
-        nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=1, bias=False), nn.BatchNorm2d(64),
-        nn.LeakyReLU(0.2),
-        nn.ConvTranspose2d(64, 1, 5, stride=2, padding=2, output_padding=1, bias=False), nn.Tanh())
-    D = nn.Sequential(
-        nn.Conv2d(1, 64, 5, stride=2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(0.3),
-        nn.Conv2d(64, 128, 5, stride=2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(0.3),
-        nn.Flatten(), nn.Linear(7 * 7 * 128, 1))
-    return nn.init.dcgan_init(G), nn.init.dcgan_init(D)
+    return gan.dcgan28_generator(z_dim=Z_DIM), gan.dcgan28_discriminator()
 
 
 def torch_dcgan(G, D):
