@@ -1,4 +1,6 @@
 """Losses (mean reduction): ``loss = fn(input, target)`` then ``dinput = fn.backward()``."""
+import numpy as np
+
 from ..backend import device_of, get_array_module
 from .activation import sigmoid
 
@@ -63,7 +65,9 @@ class BCELoss(_Loss):
         if bool(((p < 0) | (p > 1)).any()):
             raise ValueError(f"BCELoss: every input must be in [0, 1], got values in "
                              f"[{float(p.min())}, {float(p.max())}] (use BCEWithLogitsLoss for logits)")
-        return -(t * xp.maximum(xp.log(p), -100) + (1 - t) * xp.maximum(xp.log1p(-p), -100))
+        with np.errstate(divide="ignore"):  # log(0) = -inf is expected here: clamped to -100
+            log_p, log_1mp = xp.log(p), xp.log1p(-p)
+        return -(t * xp.maximum(log_p, -100) + (1 - t) * xp.maximum(log_1mp, -100))
 
     def _grad(self, xp, p, t):
         return (p - t) / xp.maximum(p * (1 - p), 1e-12)
