@@ -196,3 +196,19 @@ def test_dcgan_training_steps_match_torch(rng):
         t_state = t_model.state_dict()
         for name, value in model.state_dict().items():
             assert rel_err(value, t_state[name]) < TOL, name
+
+
+def test_losses_at_extremes_match_torch():
+    """Logits of ±1e4 stay finite in BCEWithLogits; probabilities of exactly 0 and 1 are
+    clamped in BCE like PyTorch's (log clamped at -100, gradient denominator at 1e-12)."""
+    logits = np.array([[1e4], [-1e4], [0.0], [30.0], [-30.0]])
+    targets = np.array([[0.0], [1.0], [0.5], [1.0], [0.0]])
+    probs = np.array([[1.0], [0.0], [0.5], [1e-30], [1 - 1e-12]])
+    for ours, theirs, x in ((nn.BCEWithLogitsLoss(), torch.nn.BCEWithLogitsLoss(), logits),
+                            (nn.BCELoss(), torch.nn.BCELoss(), probs)):
+        value = ours(x, targets)
+        xt = tensor(x, requires_grad=True)
+        t_value = theirs(xt, tensor(targets))
+        t_value.backward()
+        assert np.isfinite(value) and abs(value - t_value.item()) <= TOL * abs(t_value.item())
+        assert rel_err(ours.backward(), xt.grad) < TOL
