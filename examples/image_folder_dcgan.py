@@ -19,7 +19,6 @@ through the noise space of the trained generator.
 import os
 import sys
 
-import minigan as mg
 from minigan import gan
 from minigan.data import scale_to_tanh_range
 from minigan.gan import cli
@@ -100,18 +99,10 @@ def main(argv=None):
         parser.fail(f"--images: {e}")
     ctx.say(f"data: {len(images):,} images from {folder}, {'grayscale' if d['grayscale'] else 'RGB'}"
             f" {d['size']}x{d['size']}")
-    real, fake = cli.label_ranges(args)
-    cfg = cli.train_config(ctx, gan.TrainConfig(
-        z_dim=args.z_dim, batch_size=args.batch_size, epochs=args.epochs, max_steps=args.max_steps,
-        loss="bce_logits", lr_g=args.lr_g, lr_d=args.lr_d, betas_g=(args.beta1, args.beta2),
-        betas_d=(args.beta1, args.beta2), real_label=real, fake_label=fake,
-        flip_prob=args.flip_prob, seed=args.seed, sample_every=args.sample_every,
-        checkpoint_every=args.checkpoint_every, log_every=args.log_every))
+    cfg = cli.train_config(ctx, **cli.dcgan_fields(args))
     if cfg.batch_size > len(images):
         parser.fail(f"--batch-size {cfg.batch_size} is larger than the {len(images)} images")
-    mg.seed(cfg.seed)
-    G = gan.build_model(run_config["generator"])
-    D = gan.build_model(run_config["discriminator"])
+    G, D = cli.build_models(run_config, cfg.seed)
     ctx.say(f"models: dcgan_generator/discriminator {run_config['generator']['kwargs']}; labels "
             f"real {cfg.real_label} fake {cfg.fake_label}, flip {cfg.flip_prob:g}; Adam lr "
             f"{cfg.lr_g:g}/{cfg.lr_d:g}")

@@ -32,7 +32,6 @@ import sys
 
 import numpy as np
 
-import minigan as mg
 from minigan import gan
 from minigan.data.julia import julia_images, scale_julia
 from minigan.gan import cli
@@ -92,9 +91,7 @@ def fresh_config(args, parser):
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
-    ctx = cli.start_run(parser, args, EXAMPLE)
-    ctx.say(f"minigan {EXAMPLE}: device {ctx.device}, output in {ctx.out}")
+    args, ctx = cli.begin(parser, argv, EXAMPLE)
     if ctx.resume:
         run_config, train = ctx.saved_config, {}
     else:
@@ -110,13 +107,8 @@ def main(argv=None):
     def transform(batch):
         return scale_julia(batch, mode=d["scale"], value_range=value_range)
 
-    cfg = cli.train_config(ctx, gan.TrainConfig(
-        batch_size=args.batch_size, epochs=args.epochs, max_steps=args.max_steps, seed=args.seed,
-        sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-        log_every=args.log_every, n_fixed=36, **train))
-    mg.seed(cfg.seed)
-    G = gan.build_model(run_config["generator"])
-    D = gan.build_model(run_config["discriminator"])
+    cfg = cli.train_config(ctx, **train, n_fixed=36)
+    G, D = cli.build_models(run_config, cfg.seed)
     ctx.say(f"models: {run_config['generator']['builder']} / {run_config['discriminator']['builder']}"
             f" {run_config['generator']['kwargs']}; Adam lr G {cfg.lr_g:g}, D {cfg.lr_d:g}; "
             f"batch {cfg.batch_size}")

@@ -18,9 +18,7 @@ import os
 import sys
 import warnings
 
-import numpy as np
 
-import minigan as mg
 from minigan import gan
 from minigan.data import (DatasetNotFoundError, MNISTFallbackWarning, default_data_dir, load_mnist,
                           scale_to_tanh_range)
@@ -69,9 +67,7 @@ def load_data(ctx, dataset):
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
-    ctx = cli.start_run(parser, args, EXAMPLE)
-    ctx.say(f"minigan {EXAMPLE}: device {ctx.device}, output in {ctx.out}")
+    args, ctx = cli.begin(parser, argv, EXAMPLE)
     if ctx.resume:
         run_config = ctx.saved_config
         dataset = run_config["data"]["dataset"]
@@ -86,16 +82,8 @@ def main(argv=None):
         }
     images, source = load_data(ctx, dataset)
     run_config["data"].update(source=source.kind, count=int(len(images)))
-    real, fake = cli.label_ranges(args)
-    cfg = cli.train_config(ctx, gan.TrainConfig(
-        z_dim=args.z_dim, batch_size=args.batch_size, epochs=args.epochs, max_steps=args.max_steps,
-        loss="bce_logits", lr_g=args.lr_g, lr_d=args.lr_d, betas_g=(args.beta1, args.beta2),
-        betas_d=(args.beta1, args.beta2), real_label=real, fake_label=fake,
-        flip_prob=args.flip_prob, seed=args.seed, sample_every=args.sample_every,
-        checkpoint_every=args.checkpoint_every, log_every=args.log_every))
-    mg.seed(cfg.seed)
-    G = gan.build_model(run_config["generator"])
-    D = gan.build_model(run_config["discriminator"])
+    cfg = cli.train_config(ctx, **cli.dcgan_fields(args))
+    G, D = cli.build_models(run_config, cfg.seed)
     n_g = sum(p.data.size for p in G.parameters())
     n_d = sum(p.data.size for p in D.parameters())
     ctx.say(f"models: G {n_g:,} parameters (dcgan28_generator), D {n_d:,} (dcgan28_discriminator); "

@@ -26,7 +26,6 @@ import os
 import sys
 import warnings
 
-import minigan as mg
 from minigan import gan
 from minigan.data import DatasetNotFoundError, load_mnist, scale_to_unit_range
 from minigan.gan import cli
@@ -52,9 +51,7 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
-    ctx = cli.start_run(parser, args, EXAMPLE)
-    ctx.say(f"minigan {EXAMPLE}: device {ctx.device}, output in {ctx.out}")
+    args, ctx = cli.begin(parser, argv, EXAMPLE)
     if ctx.resume:
         run_config = ctx.saved_config
     else:
@@ -78,15 +75,10 @@ def main(argv=None):
     run_config["data"].update(source=source.kind, count=int(len(images)))
     sgd = variant == "collapse"
     lr = args.lr or (0.01 if sgd else 1e-4)
-    cfg = cli.train_config(ctx, gan.TrainConfig(
-        z_dim=100, noise=args.noise, batch_size=args.batch_size, epochs=args.epochs,
-        max_steps=args.max_steps, loss="bce", optimizer="sgd" if sgd else "adam", lr_g=lr, lr_d=lr,
-        betas_g=(0.9, 0.999), betas_d=(0.9, 0.999), seed=args.seed,
-        sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-        log_every=args.log_every, health_patience=500))
-    mg.seed(cfg.seed)
-    G = gan.build_model(run_config["generator"])
-    D = gan.build_model(run_config["discriminator"])
+    cfg = cli.train_config(
+        ctx, z_dim=100, noise=args.noise, loss="bce", optimizer="sgd" if sgd else "adam", lr_g=lr,
+        lr_d=lr, betas_g=(0.9, 0.999), betas_d=(0.9, 0.999), health_patience=500)
+    G, D = cli.build_models(run_config, cfg.seed)
     ctx.say(f"variant: {variant} ({'sigmoid + SGD, expect mode collapse' if sgd else 'LeakyReLU + LayerNorm + Adam'}), "
             f"{cfg.optimizer} lr {cfg.lr_g:g}, batch {cfg.batch_size}, {cfg.noise} noise")
     trainer = gan.GANTrainer(G, D, cfg, data=images[:, None], transform=scale_to_unit_range,

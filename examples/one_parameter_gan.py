@@ -96,23 +96,16 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
-    ctx = cli.start_run(parser, args, EXAMPLE)
-    ctx.say(f"minigan {EXAMPLE}: device {ctx.device}, output in {ctx.out}")
+    args, ctx = cli.begin(parser, argv, EXAMPLE)
     run_config = ctx.saved_config or {
         "example": EXAMPLE, "title": "one-parameter GAN", "generator_update": args.generator,
         "generator": {"builder": "one_parameter_generator", "kwargs": {"init": 0.1}},
         "discriminator": {"builder": "one_parameter_discriminator", "kwargs": {"init": 0.1}},
     }
-    cfg = cli.train_config(ctx, gan.TrainConfig(
-        z_dim=1, noise="ones", batch_size=args.batch_size, epochs=args.epochs,
-        max_steps=args.max_steps, steps_per_epoch=args.steps_per_epoch, loss="mse",
-        optimizer="sgd", lr_g=args.lr, lr_d=args.lr, seed=args.seed,
-        sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-        log_every=args.log_every, n_fixed=2, health_patience=10 ** 9))
-    mg.seed(cfg.seed)
-    G = gan.build_model(run_config["generator"])
-    D = gan.build_model(run_config["discriminator"])
+    cfg = cli.train_config(
+        ctx, z_dim=1, noise="ones", steps_per_epoch=args.steps_per_epoch, loss="mse",
+        optimizer="sgd", lr_g=args.lr, lr_d=args.lr, n_fixed=2, health_patience=10 ** 9)
+    G, D = cli.build_models(run_config, cfg.seed)
     trainer = OneParameterTrainer(G, D, cfg, real_sampler=real_numbers, out_dir=ctx.out,
                                   device=ctx.device, image_shape=(1, 1, 1), value_range=(0.0, 1.1),
                                   render="none", run_config=run_config, quiet=args.quiet,

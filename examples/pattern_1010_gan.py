@@ -96,23 +96,16 @@ def plot_pattern(trainer):
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
-    ctx = cli.start_run(parser, args, EXAMPLE)
-    ctx.say(f"minigan {EXAMPLE}: device {ctx.device}, output in {ctx.out}")
+    args, ctx = cli.begin(parser, argv, EXAMPLE)
     run_config = ctx.saved_config or {
         "example": EXAMPLE, "title": "GAN on the 1010 pattern",
         "generator": {"builder": "pattern_generator", "kwargs": {}},
         "discriminator": {"builder": "pattern_discriminator", "kwargs": {}},
     }
-    cfg = cli.train_config(ctx, gan.TrainConfig(
-        z_dim=4, noise="uniform", batch_size=args.batch_size, epochs=args.epochs,
-        max_steps=args.max_steps, steps_per_epoch=args.steps_per_epoch, loss=args.loss,
-        optimizer="sgd", lr_g=args.lr, lr_d=args.lr, seed=args.seed,
-        sample_every=args.sample_every, checkpoint_every=args.checkpoint_every,
-        log_every=args.log_every, n_fixed=64, health_patience=1000))
-    mg.seed(cfg.seed)
-    G = gan.build_model(run_config["generator"])
-    D = gan.build_model(run_config["discriminator"])
+    cfg = cli.train_config(
+        ctx, z_dim=4, noise="uniform", steps_per_epoch=args.steps_per_epoch, loss=args.loss,
+        optimizer="sgd", lr_g=args.lr, lr_d=args.lr, n_fixed=64, health_patience=1000)
+    G, D = cli.build_models(run_config, cfg.seed)
     ctx.say(f"data: fuzzy 1010 patterns drawn fresh each step; {cfg.loss} loss, SGD lr "
             f"{cfg.lr_g:g}, batch {cfg.batch_size}")
     trainer = gan.GANTrainer(G, D, cfg, real_sampler=real_1010, out_dir=ctx.out,

@@ -18,7 +18,7 @@ from .checkpoint import CheckpointError, read_meta
 from .trainer import (CHECKPOINT, LATEST_GRID, LOSSES_PNG, METRICS, PROGRESS_GIF, TrainConfig,
                       TrainingDiverged)
 
-__all__ = ["ExampleParser", "common_parser", "add_training_options", "label_ranges", "positive_int", "nonneg_int", "positive_float",
+__all__ = ["ExampleParser", "common_parser", "add_training_options", "label_ranges", "positive_int", "nonneg_int", "positive_float", "begin", "build_models", "dcgan_fields",
            "probability", "float_pair", "resolve_device", "RunContext", "start_run",
            "train_config", "run_training", "EXIT_OK", "EXIT_USAGE", "EXIT_DIVERGED",
            "EXIT_INTERRUPTED"]
@@ -256,14 +256,44 @@ def start_run(parser, args, example, resumable=()):
     return ctx
 
 
-def train_config(ctx, fresh):
-    """The TrainConfig of this run: ``fresh`` (built from the arguments) for a new run, the
-    checkpoint's when resuming — with --epochs, --sample-every, --checkpoint-every and
+COMMON_FIELDS = ("batch_size", "epochs", "max_steps", "seed", "sample_every", "checkpoint_every",
+                 "log_every")
+
+
+def begin(parser, argv, example, resumable=()):
+    """Parse ``argv``, start the run (:func:`start_run`) and say where it goes: (args, ctx)."""
+    args = parser.parse_args(argv)
+    ctx = start_run(parser, args, example, resumable=resumable)
+    ctx.say(f"minigan {example}: device {ctx.device}, output in {ctx.out}")
+    return args, ctx
+
+
+def build_models(run_config, seed):
+    """Seed minigan, then build (G, D) from the builder specs in ``run_config``."""
+    from .. import seed as seed_minigan
+    from .models import build_model
+    seed_minigan(seed)
+    return build_model(run_config["generator"]), build_model(run_config["discriminator"])
+
+
+def dcgan_fields(args):
+    """The TrainConfig fields of the DCGAN examples' shared options (losses, Adam, labels)."""
+    real, fake = label_ranges(args)
+    return dict(z_dim=args.z_dim, loss="bce_logits", lr_g=args.lr_g, lr_d=args.lr_d,
+                betas_g=(args.beta1, args.beta2), betas_d=(args.beta1, args.beta2),
+                real_label=real, fake_label=fake, flip_prob=args.flip_prob)
+
+
+def train_config(ctx, **fields):
+    """The TrainConfig of this run. A new run: the common command-line options (batch size,
+    epochs, max steps, seed, sampling/checkpoint/log intervals) plus this example's ``fields``.
+    Resuming: the checkpoint's config, with --epochs, --sample-every, --checkpoint-every and
     --log-every taken from the command line when given. --max-steps belongs to one invocation:
     a resumed run without it trains to the end of --epochs."""
     args = ctx.args
     if not ctx.resume:
-        return fresh
+        common = {name: getattr(args, name) for name in COMMON_FIELDS}
+        return TrainConfig(**dict(common, **fields))
     cfg = TrainConfig.from_dict(ctx.saved_config["train"])
     cfg.max_steps = args.max_steps
     for name in ("epochs", "sample_every", "checkpoint_every", "log_every"):

@@ -68,10 +68,6 @@ class Conv2d(Module):
                     self.padding, (ho, wo))
         return batch_first(dx)
 
-    def _clear_cache(self):
-        super()._clear_cache()
-        self.__dict__.get("_workspace", Workspace()).clear()
-
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}, padding={self.padding}")

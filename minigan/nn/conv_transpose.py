@@ -81,10 +81,6 @@ class ConvTranspose2d(Module):
         dx = self.weight.data.reshape(self.in_channels, -1) @ dcolumns          # (Cin, H·W·N)
         return batch_first(dx.reshape(self.in_channels, h, w, n))
 
-    def _clear_cache(self):
-        super()._clear_cache()
-        self.__dict__.get("_workspace", Workspace()).clear()
-
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}, padding={self.padding}")

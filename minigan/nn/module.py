@@ -205,8 +205,12 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
     def _clear_cache(self):
-        """Forget what the last forward kept (called when the module changes device/dtype)."""
+        """Forget what the last forward kept, and any reusable scratch buffers (a ``_workspace``
+        with a ``clear()``), when the module changes device or dtype."""
         object.__setattr__(self, "_cache", None)
+        workspace = self.__dict__.get("_workspace")
+        if workspace is not None:
+            workspace.clear()
 
     # --- checks shared by the layers ---------------------------------------------------------
     def _check_input(self, x, ndim, feature_axis=None, features=None, what="input"):

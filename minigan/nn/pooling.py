@@ -71,10 +71,6 @@ class _Pool2d(Module):
                     self.stride, self.padding, (ho, wo))         # (C, H, W, N)
         return batch_first(dx)
 
-    def _clear_cache(self):
-        super()._clear_cache()
-        self.__dict__.get("_workspace", Workspace()).clear()
-
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
