@@ -51,7 +51,7 @@ def test_conv_random_shapes_match_torch(seed, device):
         h, w = (int(r.integers(kk, kk + 6)) for kk in k)
         conv = nn.Conv2d(cin, cout, k, s, p, bias=bool(r.integers(2))).double().to(device)
         x = mg.to_device(r.standard_normal((int(r.integers(1, 4)), cin, h, w)), device)
-        _compare_layer(conv, x, r.standard_normal(conv(x).shape))
+        _compare_layer(conv, x, mg.to_device(r.standard_normal(conv(x).shape), device))
         op = tuple(int(r.integers(0, ss)) for ss in s)
         convt = nn.ConvTranspose2d(cin, cout, k, s, p, op, bias=bool(r.integers(2))).double().to(device)
         x = mg.to_device(r.standard_normal((2, cin, int(r.integers(2, 5)), int(r.integers(2, 5)))), device)
@@ -59,7 +59,7 @@ def test_conv_random_shapes_match_torch(seed, device):
             out = convt(x)
         except ValueError:
             continue  # empty output for this random combination
-        _compare_layer(convt, x, r.standard_normal(out.shape))
+        _compare_layer(convt, x, mg.to_device(r.standard_normal(out.shape), device))
 
 
 @pytest.mark.parametrize("cls,shape", [(nn.BatchNorm1d, (8, 5)), (nn.BatchNorm2d, (4, 5, 3, 3))])
