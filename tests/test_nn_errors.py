@@ -91,7 +91,7 @@ def test_load_state_dict_checks_names_and_shapes():
 def test_device_mismatch_is_an_error(monkeypatch):
     """A NumPy input fed to a model that lives on the GPU (simulated when there is none)."""
     model = nn.Linear(3, 2)
-    monkeypatch.setattr(nn.Module, "device", property(lambda self: "cuda"))
+    monkeypatch.setattr(nn.Module, "_device_and_dtype", lambda self: ("cuda", np.dtype(np.float32)))
     with pytest.raises(ValueError, match=r"Linear: input is on device 'cpu' but the module is on 'cuda'"):
         model(np.zeros((2, 3), np.float32))
 
