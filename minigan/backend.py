@@ -6,7 +6,9 @@ when a GPU is actually asked for: a CPU-only machine never needs it installed.
 
 Random numbers used by minigan (weight initialisation, Dropout masks, the noise the GAN
 examples draw) come from one generator per device, seeded together by :func:`seed`, so a
-run is reproducible and its random state can be saved in a checkpoint.
+run is reproducible and its random state can be saved in a checkpoint: NumPy's PCG64 on the
+CPU, and on the GPU a Philox4x32-10 counter-based generator (philox.py) whose whole state is
+a key and a counter.
 """
 import contextlib
 import sys
@@ -85,42 +87,50 @@ def array_module_for(device):
     return np if check_device(device) == "cpu" else _import_cupy()
 
 
+def _new_generator(device, seed_value):
+    check_device(device)
+    if device == "cpu":
+        return np.random.default_rng(seed_value)
+    from .philox import PhiloxGenerator
+    return PhiloxGenerator(seed_value, device="cuda")
+
+
 def seed(n):
-    """Seed minigan's random generators (NumPy's, and CuPy's when CuPy is in use)."""
+    """Seed minigan's random generators (NumPy's on the CPU, Philox on the GPU)."""
     global _seed_value
     _seed_value = int(n)
     _generators.clear()
-    _generators["cpu"] = np.random.default_rng(_seed_value)
-    if _cupy is not None:
-        _generators["cuda"] = _cupy.random.default_rng(_seed_value)
+    _generators["cpu"] = _new_generator("cpu", _seed_value)
+    _generators["cuda"] = _new_generator("cuda", _seed_value)   # imports no CuPy until it draws
 
 
 def rng(device="cpu"):
-    """The random Generator minigan draws from on ``device`` (created unseeded on first use)."""
+    """The random Generator minigan draws from on ``device`` (created unseeded on first use):
+    a NumPy Generator for 'cpu', a :class:`~minigan.philox.PhiloxGenerator` for 'cuda'."""
     gen = _generators.get(device)
     if gen is None:
-        xp = array_module_for(device)
-        gen = xp.random.default_rng(_seed_value)
-        _generators[device] = gen
+        gen = _generators[device] = _new_generator(device, _seed_value)
     return gen
 
 
 def rng_state():
-    """Picklable/JSON-able state of every generator in use, for checkpoints."""
+    """JSON-able state of every generator in use, for checkpoints."""
     state = {}
     for device, gen in _generators.items():
-        if device == "cpu":
-            state[device] = gen.bit_generator.state
-        else:  # CuPy generators expose no portable state; resume there is not bit-exact
-            state[device] = None
+        state[device] = gen.bit_generator.state if device == "cpu" else gen.state
     return state
 
 
 def set_rng_state(state):
-    """Restore what :func:`rng_state` returned."""
+    """Restore what :func:`rng_state` returned. (A ``None`` entry, written before the GPU
+    generator had a portable state, leaves that generator as it is.)"""
     for device, s in state.items():
-        if device == "cpu" and s is not None:
+        if s is None or device not in DEVICES:
+            continue
+        if device == "cpu":
             rng("cpu").bit_generator.state = s
+        else:
+            rng(device).state = s
 
 
 @contextlib.contextmanager
@@ -129,7 +139,7 @@ def fixed_rng(device, seed_value):
     ``seed_value``; the previous generator (and its position) is restored afterwards.
     Used to replay a random forward (Dropout) identically, e.g. in gradient checks."""
     previous = _generators.get(device)
-    _generators[device] = array_module_for(device).random.default_rng(seed_value)
+    _generators[device] = _new_generator(device, seed_value)
     try:
         yield
     finally:

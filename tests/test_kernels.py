@@ -75,15 +75,38 @@ def test_fused_adam_matches_plain_numpy(weight_decay, device, rng, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-6)  # float32 rounding of 5 steps of lr 0.01
 
 
+@pytest.mark.parametrize("strided", [False, True], ids=["contiguous", "strided"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("k,s,p,hw", [((5, 5), (2, 2), (2, 2), (7, 7)), ((3, 2), (1, 2), (1, 0), (6, 5)),
-                                      ((4, 4), (2, 2), (1, 1), (8, 8))])
-def test_numba_im2col_col2im_match_plain(k, s, p, hw, rng, monkeypatch):
-    x = rng.standard_normal((3, hw[0], hw[1], 4)).astype(np.float32)
+                                      ((4, 4), (2, 2), (1, 1), (8, 8)), ((5, 5), (1, 1), (2, 2), (7, 7))])
+def test_im2col_col2im_kernels_match_plain(k, s, p, hw, dtype, strided, device, rng, monkeypatch):
+    """numba (CPU) or CUDA (GPU) im2col/col2im against the plain strided-view and slab-add
+    versions; the CUDA im2col also reads a strided (transposed NCHW) input directly."""
+    xp = mg.backend.array_module_for(device)
+    x = xp.moveaxis(mg.to_device(rng.standard_normal((4, 3) + hw).astype(dtype), device), 0, -1)
+    x = x if strided else xp.ascontiguousarray(x)          # (C, H, W, N)
     out_hw = tuple((n + 2 * pp - kk) // ss + 1 for n, pp, kk, ss in zip(hw, p, k, s))
     monkeypatch.setattr(kernels, "ENABLED", True)
     fast = im2col(x, k, s, p, out_hw).copy()
-    c = rng.standard_normal(fast.shape).astype(np.float32)
+    c = mg.to_device(rng.standard_normal(fast.shape).astype(dtype), device)
     fast_back = col2im(c, 3, hw, k, s, p, out_hw)
     monkeypatch.setattr(kernels, "ENABLED", False)
-    np.testing.assert_array_equal(fast, im2col(x, k, s, p, out_hw))
-    np.testing.assert_allclose(fast_back, col2im(c, 3, hw, k, s, p, out_hw), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(mg.asnumpy(fast), mg.asnumpy(im2col(x, k, s, p, out_hw)))
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(mg.asnumpy(fast_back), mg.asnumpy(col2im(c, 3, hw, k, s, p, out_hw)),
+                               rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_running_stats_fast_match_plain(momentum, device, rng, monkeypatch):
+    """The GPU kernel moves the running estimates itself; they match the plain update."""
+    x = mg.to_device((rng.standard_normal((32, 6, 4, 4)) * 2 + 1).astype(np.float32), device)
+    states = []
+    for fast in (True, False):
+        monkeypatch.setattr(kernels, "ENABLED", fast)
+        bn = nn.BatchNorm2d(6, momentum=momentum).to(device)
+        for _ in range(3):
+            bn(x)
+        states.append({k: mg.asnumpy(v) for k, v in bn.state_dict().items()})
+    for name in states[0]:
+        np.testing.assert_allclose(states[0][name], states[1][name], rtol=1e-6, atol=1e-7, err_msg=name)

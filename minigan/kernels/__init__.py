@@ -5,7 +5,9 @@ layer that calls it (that math stays in the layer, as the readable reference), a
 ``None`` when it cannot help — the caller then runs the plain version:
 
 * NumPy arrays -> numba kernels (``cpu.py``), parallel over both cores;
-* CuPy arrays  -> CuPy ElementwiseKernels (``gpu.py``) where one fused kernel saves passes.
+* CuPy arrays  -> CuPy ElementwiseKernels and the CUDA kernels of ``gpu_kernels.cu``
+  (``gpu.py``) where one launch replaces several: on a GPU a small step is bound by the
+  number of launches more than by arithmetic.
 
 Set ``MINIGAN_KERNELS=numpy`` to switch every fast path off (for comparison or debugging).
 tests/test_kernels.py checks each fast path against its plain twin.
@@ -89,22 +91,31 @@ def dropout_grad(dy, uniform, p):
                         dy, dy, uniform, scalars=scalars)
 
 
-def batchnorm_forward(x2, gamma, beta, eps):
-    """Training BatchNorm on rows of a C-contiguous (C, M) array -> (y, x̂, μ, σ², 1/√(σ²+ε)),
-    or None (CPU only: on the GPU the plain CuPy reductions are already fast)."""
-    if _backend(x2) != "cpu" or not x2.flags.c_contiguous:
+def batchnorm_forward(x2, gamma, beta, eps, running=None):
+    """Training BatchNorm on rows of a C-contiguous (C, M) array -> (y, x̂, μ, σ², 1/√(σ²+ε),
+    running_updated), or None. ``running`` = (running_mean, running_var, momentum): the GPU
+    kernel also moves the running estimates (running_updated True); the CPU kernel leaves
+    that to the caller (False)."""
+    backend = _backend(x2)
+    if backend is None or not x2.flags.c_contiguous:
         return None
+    if backend == "gpu":
+        out = _gpu().batchnorm_forward(x2, gamma, beta, eps, running)
+        return None if out is None else out + (running is not None,)
     C = x2.shape[0]
     y, x_hat = np.empty_like(x2), np.empty_like(x2)
     mean, var, inv_std = (np.empty(C, dtype=np.float64) for _ in range(3))
     _cpu().batchnorm_forward(x2, gamma, beta, eps, x_hat, y, mean, var, inv_std)
-    return y, x_hat, mean.astype(x2.dtype), var.astype(x2.dtype), inv_std.astype(x2.dtype)
+    return y, x_hat, mean.astype(x2.dtype), var.astype(x2.dtype), inv_std.astype(x2.dtype), False
 
 
 def batchnorm_backward(dy2, x_hat, gamma, inv_std, dgamma, dbeta):
     """Training BatchNorm backward on (C, M) rows; adds into dgamma/dbeta; returns dx or None."""
-    if _backend(dy2) != "cpu" or not (dy2.flags.c_contiguous and x_hat.flags.c_contiguous):
+    backend = _backend(dy2)
+    if backend is None or not (dy2.flags.c_contiguous and x_hat.flags.c_contiguous):
         return None
+    if backend == "gpu":
+        return _gpu().batchnorm_backward(dy2, x_hat, gamma, inv_std, dgamma, dbeta)
     dx = np.empty_like(dy2)
     _cpu().batchnorm_backward(dy2, x_hat, gamma, inv_std, dgamma, dbeta, dx)
     return dx
@@ -127,17 +138,32 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_
 
 
 def im2col(x, kernel, stride, padding, out_hw, out):
-    """numba im2col into ``out`` (C, kh, kw, Ho, Wo, N); returns ``out`` or None."""
-    if _backend(x) != "cpu" or not (x.flags.c_contiguous and out.flags.c_contiguous):
+    """im2col into ``out`` (C, kh, kw, Ho, Wo, N) in one pass (numba, or one CUDA kernel that
+    also reads a strided x); returns ``out`` or None."""
+    backend = _backend(x)
+    args = (kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out_hw[0], out_hw[1], out)
+    if backend == "gpu":
+        return _gpu().im2col(x, *args)
+    if backend is None or not (x.flags.c_contiguous and out.flags.c_contiguous):
         return None
-    _cpu().im2col(x, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1],
-                  out_hw[0], out_hw[1], out)
+    _cpu().im2col(x, *args)
     return out
 
 
 def col2im(cols, kernel, stride, padding, out):
-    """numba col2im (a gather per output pixel) into ``out`` (C, H, W, N); or None."""
-    if _backend(cols) != "cpu" or not (cols.flags.c_contiguous and out.flags.c_contiguous):
+    """col2im as a gather per output pixel (numba, or one CUDA kernel) into ``out``
+    (C, H, W, N): no atomics, deterministic; or None."""
+    backend = _backend(cols)
+    args = (kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out)
+    if backend == "gpu":
+        return _gpu().col2im(cols, *args)
+    if backend is None or not (cols.flags.c_contiguous and out.flags.c_contiguous):
         return None
-    _cpu().col2im(cols, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out)
+    _cpu().col2im(cols, *args)
     return out
+
+
+def philox_fill(kind, shape, dtype, counter, key):
+    """A CuPy array of Philox4x32-10 numbers (kind "uniform" or "normal"); see philox.py.
+    Not a fast path but the GPU generator itself, so it ignores MINIGAN_KERNELS."""
+    return _gpu().philox_fill(kind, shape, dtype, counter, key)

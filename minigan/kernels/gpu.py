@@ -1,10 +1,18 @@
-"""CuPy ElementwiseKernels: each fuses what would be several CuPy passes into one.
+"""GPU fast paths: CuPy ElementwiseKernels for the elementwise chains, and the CUDA kernels of
+gpu_kernels.cu (Philox random numbers, im2col, col2im as a gather, BatchNorm forward and
+backward in one launch each) compiled once per process by CuPy.
 
 Created on first use (importing this module imports CuPy; only kernels/__init__ does that,
-and only for CuPy arrays)."""
+and only for CuPy arrays). Every function here has a plain twin — the NumPy/CuPy lines in the
+layer that calls it — and tests/test_kernels.py checks that they agree.
+"""
 import functools
+import os
 
 import cupy
+import numpy as np
+
+_THREADS = 256
 
 
 @functools.lru_cache(maxsize=None)
@@ -25,6 +33,30 @@ def _kernel(name):
     return cupy.ElementwiseKernel(params, outs, body, f"minigan_{name}")
 
 
+@functools.lru_cache(maxsize=None)
+def _module(device_id):
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "gpu_kernels.cu")) as f:
+        source = f.read()
+    return cupy.RawModule(code=source, options=("--fmad=false",))
+
+
+def _raw(name, dtype):
+    suffix = "_f32" if dtype == np.float32 else "_f64"
+    return _module(cupy.cuda.Device().id).get_function(name + suffix)
+
+
+def _grid(work, per_thread=1):
+    """Blocks for ``work`` items (``per_thread`` each) at 256 threads a block; the kernels
+    loop over the rest (grid-stride), so the count is capped."""
+    return (max(1, min(-(-work // (_THREADS * per_thread)), 1 << 20)),)
+
+
+def _float_kind_ok(*arrays):
+    return all(a.dtype in (np.float32, np.float64) for a in arrays) and \
+        all(a.dtype == arrays[0].dtype for a in arrays)
+
+
+# ------------------------------------------------------------------- elementwise chains
 def leaky_relu_forward(x, slope, out):
     return _kernel("leaky_fwd")(x, slope, out)
 
@@ -43,3 +75,82 @@ def dropout_backward(dy, u, p, scale, out):
 
 def adam_update(param, grad, m, v, beta1, beta2, step_size, bc2_sqrt, eps, wd):
     _kernel("adam")(grad, beta1, beta2, step_size, bc2_sqrt, eps, wd, param, m, v)
+
+
+# ------------------------------------------------------------------- Philox random numbers
+def philox_fill(kind, shape, dtype, counter, key):
+    """A new array of ``shape`` filled by Philox4x32-10 from block ``counter`` (philox.py)."""
+    out = cupy.empty(shape, dtype=dtype)
+    n = out.size
+    if n == 0:
+        return out
+    per_block = 4 if kind == "normal" or dtype == np.float32 else 2
+    name = "philox_uniform" if kind == "uniform" else "philox_normal"
+    _raw(name, dtype)(_grid(n, per_block), (_THREADS,),
+                      (out, np.int64(n), np.uint64(counter), np.uint32(key[0]), np.uint32(key[1])))
+    return out
+
+
+# ------------------------------------------------------------------- im2col / col2im
+def im2col(x, kh, kw, sh, sw, ph, pw, Ho, Wo, out):
+    """out (C, kh, kw, Ho, Wo, N), C-contiguous, from x (C, H, W, N) with any strides."""
+    if not (_float_kind_ok(x, out) and out.flags.c_contiguous):
+        return None
+    C, H, W, N = x.shape
+    strides = [np.int64(s // x.itemsize) for s in x.strides]
+    _raw("im2col", x.dtype)(_grid(out.size), (_THREADS,),
+                            (x, *strides, *(np.int32(v) for v in (C, H, W, N, kh, kw, sh, sw, ph, pw,
+                                                                  Ho, Wo)), out))
+    return out
+
+
+def col2im(cols, kh, kw, sh, sw, ph, pw, out):
+    """out (C, H, W, N) = the gather-sum of cols (C, kh, kw, Ho, Wo, N); both C-contiguous."""
+    if not (_float_kind_ok(cols, out) and cols.flags.c_contiguous and out.flags.c_contiguous):
+        return None
+    C, _, _, Ho, Wo, N = cols.shape
+    H, W = out.shape[1], out.shape[2]
+    _raw("col2im", cols.dtype)(_grid(out.size), (_THREADS,),
+                               (cols, *(np.int32(v) for v in (C, H, W, N, kh, kw, sh, sw, ph, pw,
+                                                              Ho, Wo)), out))
+    return out
+
+
+# ------------------------------------------------------------------- BatchNorm
+def _block_for_rows(m):
+    """Threads per channel block: a power of two from 32 to 1024, about the row length."""
+    return max(32, min(1024, 1 << (int(m) - 1).bit_length()))
+
+
+def batchnorm_forward(x2, gamma, beta, eps, running):
+    """Training BatchNorm over the rows of a C-contiguous (C, M) array in one launch:
+    (y, x̂, μ, σ², 1/√(σ² + ε)); with ``running`` = (running_mean, running_var, momentum) the
+    running estimates are updated in the same launch."""
+    if not (_float_kind_ok(x2, gamma, beta) and x2.flags.c_contiguous):
+        return None
+    C, M = x2.shape
+    y, x_hat = cupy.empty_like(x2), cupy.empty_like(x2)
+    mean, var, inv_std = (cupy.empty(C, dtype=x2.dtype) for _ in range(3))
+    if running is not None:
+        running_mean, running_var, momentum = running
+        update = 1
+        scalars = (1.0 - momentum, momentum, momentum * M / (M - 1))
+    else:
+        running_mean, running_var, update, scalars = mean, var, 0, (0.0, 0.0, 0.0)
+    _raw("batchnorm_forward", x2.dtype)(
+        (C,), (_block_for_rows(M),),
+        (x2, np.int64(M), gamma, beta, np.float64(eps), x_hat, y, mean, var, inv_std,
+         running_mean, running_var, *(np.float64(s) for s in scalars), np.int32(update)))
+    return y, x_hat, mean, var, inv_std
+
+
+def batchnorm_backward(dy2, x_hat, gamma, inv_std, dgamma, dbeta):
+    """Training BatchNorm backward over (C, M) rows in one launch; adds into dgamma/dbeta."""
+    if not (_float_kind_ok(dy2, x_hat, gamma, inv_std, dgamma, dbeta)
+            and dy2.flags.c_contiguous and x_hat.flags.c_contiguous):
+        return None
+    C, M = dy2.shape
+    dx = cupy.empty_like(dy2)
+    _raw("batchnorm_backward", dy2.dtype)(
+        (C,), (_block_for_rows(M),), (dy2, x_hat, np.int64(M), gamma, inv_std, dgamma, dbeta, dx))
+    return dx

@@ -51,15 +51,19 @@ class _BatchNorm(Module):
             if m < 2:
                 raise ValueError(f"{type(self).__name__}: training needs more than 1 value per "
                                  f"channel, got input shape {tuple(x.shape)}")
-            if self.affine:   # numba: one parallel pass per channel for all of the lines below
-                fast = kernels.batchnorm_forward(x2, self.weight.data, self.bias.data, self.eps)
+            update_running = self.training and self.track_running_stats
+            running_done = False
+            if self.affine:   # numba / CUDA: one pass per channel for all of the lines below
+                running = ((self.running_mean, self.running_var, self.momentum)
+                           if update_running and self.momentum is not None else None)
+                fast = kernels.batchnorm_forward(x2, self.weight.data, self.bias.data, self.eps, running)
             if fast is not None:
-                y, x_hat, mean, var, inv_std = fast
+                y, x_hat, mean, var, inv_std, running_done = fast
             else:
                 mean = x2.mean(axis=1)
                 var = x2.var(axis=1)
-            if self.training and self.track_running_stats:
-                self._update_running_stats(mean, var, m)
+            if update_running:
+                self._update_running_stats(mean, var, m, values_done=running_done)
         else:
             mean, var = self.running_mean, self.running_var
         if fast is None:
@@ -69,8 +73,12 @@ class _BatchNorm(Module):
         self._cache = (x_hat, inv_std, use_batch_stats, x.shape)
         return batch_first(y.reshape(x_t.shape))
 
-    def _update_running_stats(self, mean, var, m):
+    def _update_running_stats(self, mean, var, m, values_done=False):
+        """Count the batch and move the running estimates (unless the fused GPU kernel already
+        moved them with this same arithmetic: ``values_done``)."""
         self.num_batches_tracked += 1
+        if values_done:
+            return
         momentum = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
         self.running_mean *= 1 - momentum
         self.running_mean += momentum * mean
