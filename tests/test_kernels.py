@@ -110,3 +110,31 @@ def test_batchnorm_running_stats_fast_match_plain(momentum, device, rng, monkeyp
         states.append({k: mg.asnumpy(v) for k, v in bn.state_dict().items()})
     for name in states[0]:
         np.testing.assert_allclose(states[0][name], states[1][name], rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_bce_with_logits_matches_plain(dtype, device, rng, monkeypatch):
+    """BCEWithLogits' fused GPU reduction and gradient agree with the plain lines (on the CPU
+    both runs take the plain lines)."""
+    x = mg.to_device((rng.standard_normal((64, 1)) * 4).astype(dtype), device)
+    t = mg.to_device(rng.random((64, 1)).astype(dtype), device)
+    results = []
+    for fast in (True, False):
+        monkeypatch.setattr(kernels, "ENABLED", fast)
+        loss = nn.BCEWithLogitsLoss()
+        results.append((loss(x, t), mg.asnumpy(loss.backward())))
+    (value_fast, grad_fast), (value_plain, grad_plain) = results
+    assert isinstance(value_fast, float)
+    assert value_fast == pytest.approx(value_plain, rel=1e-6 if dtype == np.float32 else 1e-12)
+    assert grad_fast.dtype == dtype
+    np.testing.assert_allclose(grad_fast, grad_plain, rtol=1e-6, atol=1e-9)
+
+
+def test_zero_grad_clears_every_gradient_at_once(device):
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 1)).to(device)
+    opt = mg.optim.Adam(model.parameters())
+    for zero in (model.zero_grad, opt.zero_grad):
+        for p in model.parameters():
+            p.grad[...] = 1.5
+        zero()
+        assert all(float(abs(p.grad).max()) == 0 for p in model.parameters())

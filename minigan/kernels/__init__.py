@@ -167,3 +167,36 @@ def philox_fill(kind, shape, dtype, counter, key):
     """A CuPy array of Philox4x32-10 numbers (kind "uniform" or "normal"); see philox.py.
     Not a fast path but the GPU generator itself, so it ignores MINIGAN_KERNELS."""
     return _gpu().philox_fill(kind, shape, dtype, counter, key)
+
+
+def adam_many(params, grads, exp_avgs, exp_avg_sqs, beta1, beta2, step_size, bc2_sqrt, eps,
+              weight_decay):
+    """One Adam step for all the given parameters in a single GPU launch (the same arithmetic
+    as ``adam_update``); True when done, False when the caller must go parameter by parameter.
+    On the CPU the per-parameter numba kernel is already one pass each, so this is GPU only."""
+    if _backend(params[0]) != "gpu":
+        return False
+    return _gpu().adam_many(params, grads, exp_avgs, exp_avg_sqs, beta1, beta2, step_size,
+                            bc2_sqrt, eps, weight_decay)
+
+
+def zero_many(arrays):
+    """Set every array to 0 in one GPU launch; False when the caller must (CPU, or fast paths off)."""
+    if not arrays or _backend(arrays[0]) != "gpu":
+        return False
+    return _gpu().zero_many(arrays)
+
+
+def bce_with_logits_mean(x, t):
+    """mean(max(x, 0) − x·t + log(1 + e^−|x|)) as a Python float, or None (GPU only: one fused
+    reduction; on the CPU NumPy's few passes over a (N, 1) batch cost nothing)."""
+    if _backend(x) != "gpu" or x.dtype != t.dtype:
+        return None
+    return float(_gpu().bce_with_logits_sum(x, t)) / x.size
+
+
+def bce_with_logits_grad(x, t):
+    """(σ(x) − t) / n, or None (GPU only)."""
+    if _backend(x) != "gpu" or x.dtype != t.dtype:
+        return None
+    return _gpu().bce_with_logits_grad(x, t)

@@ -258,3 +258,68 @@ extern "C" __global__ void batchnorm_backward_f64(const double* dy, const double
         const double* gamma, const double* inv_std, double* dgamma, double* dbeta, double* dx) {
     batchnorm_backward<double>(dy, x_hat, M, gamma, inv_std, dgamma, dbeta, dx);
 }
+
+// ------------------------------------------------------------------- many tensors in one launch
+// The tensors are given as tables of device pointers, with offsets[k] the number of elements
+// before tensor k (offsets[n_tensors] = the total). Thread idx finds its tensor by binary search.
+__device__ __forceinline__ int tensor_of(const i64* offsets, int n_tensors, i64 idx) {
+    int lo = 0, hi = n_tensors;                    // offsets[lo] <= idx < offsets[hi]
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (offsets[mid] <= idx) lo = mid; else hi = mid;
+    }
+    return lo;
+}
+
+// Adam (optim/adam.py), every parameter of an optimizer in one launch:
+//   g ← g + λθ;  m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;  θ ← θ − step_size·m/(√v/√(1 − β₂ᵗ) + ε)
+template <typename T>
+__device__ void adam_many(const u64* params, const u64* grads, const u64* exp_avgs,
+                          const u64* exp_avg_sqs, const i64* offsets, int n_tensors, T beta1,
+                          T beta2, T step_size, T bc2_sqrt, T eps, T wd) {
+    i64 total = offsets[n_tensors];
+    i64 stride = (i64)gridDim.x * blockDim.x;
+    for (i64 idx = (i64)blockIdx.x * blockDim.x + threadIdx.x; idx < total; idx += stride) {
+        int k = tensor_of(offsets, n_tensors, idx);
+        i64 i = idx - offsets[k];
+        T* p = (T*)params[k];
+        T* m = (T*)exp_avgs[k];
+        T* v = (T*)exp_avg_sqs[k];
+        T g = ((const T*)grads[k])[i];
+        if (wd != (T)0) g = g + wd * p[i];
+        T mi = m[i] * beta1 + ((T)1 - beta1) * g;
+        T vi = v[i] * beta2 + ((T)1 - beta2) * (g * g);
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] - step_size * (mi / (sqrt(vi) / bc2_sqrt + eps));
+    }
+}
+extern "C" __global__ void adam_many_f32(const u64* params, const u64* grads, const u64* exp_avgs,
+        const u64* exp_avg_sqs, const i64* offsets, int n_tensors, float beta1, float beta2,
+        float step_size, float bc2_sqrt, float eps, float wd) {
+    adam_many<float>(params, grads, exp_avgs, exp_avg_sqs, offsets, n_tensors, beta1, beta2,
+                     step_size, bc2_sqrt, eps, wd);
+}
+extern "C" __global__ void adam_many_f64(const u64* params, const u64* grads, const u64* exp_avgs,
+        const u64* exp_avg_sqs, const i64* offsets, int n_tensors, double beta1, double beta2,
+        double step_size, double bc2_sqrt, double eps, double wd) {
+    adam_many<double>(params, grads, exp_avgs, exp_avg_sqs, offsets, n_tensors, beta1, beta2,
+                      step_size, bc2_sqrt, eps, wd);
+}
+
+// zero_grad: every gradient of a model or optimizer set to 0 in one launch
+template <typename T>
+__device__ void zero_many(const u64* arrays, const i64* offsets, int n_tensors) {
+    i64 total = offsets[n_tensors];
+    i64 stride = (i64)gridDim.x * blockDim.x;
+    for (i64 idx = (i64)blockIdx.x * blockDim.x + threadIdx.x; idx < total; idx += stride) {
+        int k = tensor_of(offsets, n_tensors, idx);
+        ((T*)arrays[k])[idx - offsets[k]] = (T)0;
+    }
+}
+extern "C" __global__ void zero_many_f32(const u64* arrays, const i64* offsets, int n_tensors) {
+    zero_many<float>(arrays, offsets, n_tensors);
+}
+extern "C" __global__ void zero_many_f64(const u64* arrays, const i64* offsets, int n_tensors) {
+    zero_many<double>(arrays, offsets, n_tensors);
+}

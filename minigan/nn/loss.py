@@ -1,6 +1,7 @@
 """Losses (mean reduction): ``loss = fn(input, target)`` then ``dinput = fn.backward()``."""
 import numpy as np
 
+from .. import kernels
 from ..backend import device_of, get_array_module
 from .activation import sigmoid
 
@@ -26,15 +27,25 @@ class _Loss:
             raise TypeError(f"{name}: input must be floating point, got dtype {input.dtype}")
         target = target.astype(input.dtype, copy=False)
         self._cache = (input, target)
-        return float(self._loss(get_array_module(input), input, target).mean())
+        fast = self._fast_mean(input, target)
+        return fast if fast is not None else float(self._loss(get_array_module(input), input, target).mean())
 
     def backward(self):
         cache = getattr(self, "_cache", None)
         if cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before the loss was computed")
         input, target = cache
+        fast = self._fast_grad(input, target)
+        if fast is not None:
+            return fast
         grad = self._grad(get_array_module(input), input, target) / input.size
         return grad.astype(input.dtype, copy=False)
+
+    def _fast_mean(self, input, target):   # a fused kernel for the mean loss, where one exists
+        return None
+
+    def _fast_grad(self, input, target):   # ... and for its gradient
+        return None
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -52,6 +63,12 @@ class BCEWithLogitsLoss(_Loss):
 
     def _grad(self, xp, x, t):
         return sigmoid(x) - t
+
+    def _fast_mean(self, x, t):            # GPU: one reduction instead of nine passes
+        return kernels.bce_with_logits_mean(x, t)
+
+    def _fast_grad(self, x, t):            # GPU: one pass instead of about ten
+        return kernels.bce_with_logits_grad(x, t)
 
 
 class BCELoss(_Loss):

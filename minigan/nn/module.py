@@ -11,6 +11,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .. import kernels
 from ..backend import array_module_for, check_device, device_of, get_array_module
 
 
@@ -101,7 +102,10 @@ class Module:
         return self.train(False)
 
     def zero_grad(self):
-        for p in self.parameters():
+        params = self.parameters()
+        if params and kernels.zero_many([p.grad for p in params]):   # GPU: one launch for all
+            return
+        for p in params:
             p.grad[...] = 0
 
     # --- state ----------------------------------------------------------------------------

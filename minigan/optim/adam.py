@@ -24,13 +24,23 @@ class Adam(Optimizer):
     def step(self):
         group = self.param_groups[0]
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        states = []
         for i, p in enumerate(self.params):
-            xp = get_array_module(p.data)
             state = self.state.get(i)
             if state is None:
+                xp = get_array_module(p.data)
                 state = self.state[i] = {"step": 0, "exp_avg": xp.zeros_like(p.data),
                                          "exp_avg_sq": xp.zeros_like(p.data)}
             state["step"] += 1
+            states.append(state)
+        t = states[0]["step"]
+        if all(s["step"] == t for s in states) and kernels.adam_many(   # GPU: one launch for all
+                [p.data for p in self.params], [p.grad for p in self.params],
+                [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], beta1, beta2,
+                lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps, wd):
+            return
+        for p, state in zip(self.params, states):
+            xp = get_array_module(p.data)
             t = state["step"]
             m, v = state["exp_avg"], state["exp_avg_sq"]
             step_size = lr / (1 - beta1 ** t)

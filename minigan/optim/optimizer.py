@@ -1,6 +1,7 @@
 """Optimizer base: parameter bookkeeping and PyTorch-shaped state_dict."""
 import copy
 
+from .. import kernels
 from ..backend import get_array_module
 from ..nn.module import Parameter
 
@@ -29,6 +30,8 @@ class Optimizer:
         self.param_groups[0]["lr"] = value
 
     def zero_grad(self):
+        if kernels.zero_many([p.grad for p in self.params]):   # GPU: one launch for all
+            return
         for p in self.params:
             p.grad[...] = 0
 
