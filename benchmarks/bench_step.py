@@ -93,12 +93,21 @@ class MiniganStep:
         "+skip-input-grads": (True, False, False),
         "+reuse-buffers": (True, True, False),
     }
+    # GPU: the fused CUDA kernels switched on one group at a time ("before" = none of them:
+    # CuPy's own ops, as minigan ran on the GPU before they existed), to measure each group
+    GPU_KERNELS = ("im2col", "col2im", "batchnorm", "bce_with_logits", "adam_many", "zero_many")
+    GPU_STAGES = {
+        "before": set(GPU_KERNELS),
+        "+im2col/col2im": {"batchnorm", "bce_with_logits", "adam_many", "zero_many"},
+        "+batchnorm": {"bce_with_logits", "adam_many", "zero_many"},
+    }
 
     def __init__(self, G, D, device, batch, seed=0, variant="all"):
         self.name = f"minigan-{'numpy' if device == 'cpu' else 'cupy'}"
         if variant != "all":
             self.name += f" [{variant}]"
-        self.skip_input_grads, self.reuse, self.fast = self.VARIANTS[variant]
+        self.kernels_off = set(self.GPU_STAGES.get(variant, ()))
+        self.skip_input_grads, self.reuse, self.fast = self.VARIANTS.get(variant, self.VARIANTS["all"])
         self.device = device
         self.G, self.D = G.to(device), D.to(device)
         self.loss = nn.BCEWithLogitsLoss()
@@ -111,7 +120,7 @@ class MiniganStep:
         self.zeros = mg.to_device(np.zeros((batch, 1), np.float32), device)
 
     def __call__(self):
-        kernels.ENABLED, Workspace.reuse = self.fast, self.reuse
+        kernels.ENABLED, Workspace.reuse, kernels.DISABLED = self.fast, self.reuse, self.kernels_off
         G, D, loss, need = self.G, self.D, self.loss, not self.skip_input_grads
         fake = G(self.z)
         self.opt_d.zero_grad()
@@ -125,7 +134,7 @@ class MiniganStep:
         G.backward(D.backward(loss.backward()), need_input_grad=need)
         self.opt_g.step()
         self.sync()
-        kernels.ENABLED, Workspace.reuse = True, True
+        kernels.ENABLED, Workspace.reuse, kernels.DISABLED = True, True, set()
 
     def sync(self):
         if self.device == "cuda":
@@ -281,6 +290,9 @@ def main(argv=None):
     parser.add_argument("--engines", nargs="+", default=None, help="subset of " + ", ".join(available_engines()))
     parser.add_argument("--ablation", action="store_true",
                         help="CPU only: minigan with its optimisations switched on one by one, vs PyTorch")
+    parser.add_argument("--gpu-stages", action="store_true",
+                        help="GPU: also run minigan-cupy with its fused kernels switched on group by "
+                             "group (" + ", ".join(MiniganStep.GPU_STAGES) + "), to measure each group")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
     parser.add_argument("--no-save", action="store_true", help="print only; write nothing")
     parser.add_argument("--memory-probe", nargs=2, metavar=("ENGINE", "BATCH"), help=argparse.SUPPRESS)
@@ -293,6 +305,8 @@ def main(argv=None):
     if args.ablation:
         names = [f"minigan-numpy [{v}]" for v in ("plain", "+skip-input-grads", "+reuse-buffers")]
         names += ["minigan-numpy"] + [n for n in available_engines() if n == "torch-cpu"]
+    if args.gpu_stages and "minigan-cupy" in names:
+        names += [f"minigan-cupy [{v}]" for v in MiniganStep.GPU_STAGES]
     machine = machine_name()
     gemm = {"cpu": sgemm_gflops("cpu")}
     if any(n.endswith(("cupy", "cuda")) for n in names):

@@ -30,8 +30,8 @@ def _import_cupy():
             import cupy
         except ImportError as exc:  # pragma: no cover - depends on the machine
             raise RuntimeError(
-                "device 'cuda' needs CuPy: pip install -e '.[gpu]' (cupy-cuda12x) on a machine "
-                "with an NVIDIA GPU") from exc
+                "device 'cuda' needs CuPy: pip install -e '.[gpu-cuda12]' or '.[gpu-cuda13]' (the "
+                "CUDA version nvidia-smi prints) on a machine with an NVIDIA GPU") from exc
         _cupy = cupy
     return _cupy
 

@@ -99,7 +99,8 @@ def test_im2col_col2im_kernels_match_plain(k, s, p, hw, dtype, strided, device, 
 
 @pytest.mark.parametrize("momentum", [0.1, None])
 def test_batchnorm_running_stats_fast_match_plain(momentum, device, rng, monkeypatch):
-    """The GPU kernel moves the running estimates itself; they match the plain update."""
+    """The GPU kernel moves the running estimates itself; they match the plain update (to
+    float32 rounding: the kernel sums in float64, CuPy's plain mean and var in float32)."""
     x = mg.to_device((rng.standard_normal((32, 6, 4, 4)) * 2 + 1).astype(np.float32), device)
     states = []
     for fast in (True, False):
@@ -109,7 +110,7 @@ def test_batchnorm_running_stats_fast_match_plain(momentum, device, rng, monkeyp
             bn(x)
         states.append({k: mg.asnumpy(v) for k, v in bn.state_dict().items()})
     for name in states[0]:
-        np.testing.assert_allclose(states[0][name], states[1][name], rtol=1e-6, atol=1e-7, err_msg=name)
+        np.testing.assert_allclose(states[0][name], states[1][name], rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -138,3 +139,14 @@ def test_zero_grad_clears_every_gradient_at_once(device):
             p.grad[...] = 1.5
         zero()
         assert all(float(abs(p.grad).max()) == 0 for p in model.parameters())
+
+
+def test_single_fast_paths_switch_off_by_name(device, rng, monkeypatch):
+    """MINIGAN_KERNELS_OFF / kernels.DISABLED turns one fast path off; the others stay on."""
+    cols = mg.to_device(rng.standard_normal((2, 3, 3, 4, 4, 5)).astype(np.float32), device)
+    out = mg.backend.array_module_for(device).empty((2, 8, 8, 5), np.float32)
+    assert kernels.col2im(cols, (3, 3), (2, 2), (1, 1), out) is out
+    monkeypatch.setattr(kernels, "DISABLED", {"col2im"})
+    assert kernels.col2im(cols, (3, 3), (2, 2), (1, 1), out) is None
+    assert kernels.leaky_relu(cols, 0.2) is not None
+    assert set(kernels.NAMES) >= {"col2im", "batchnorm", "adam_many", "zero_many", "bce_with_logits"}

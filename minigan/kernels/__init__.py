@@ -9,7 +9,8 @@ layer that calls it (that math stays in the layer, as the readable reference), a
   (``gpu.py``) where one launch replaces several: on a GPU a small step is bound by the
   number of launches more than by arithmetic.
 
-Set ``MINIGAN_KERNELS=numpy`` to switch every fast path off (for comparison or debugging).
+Set ``MINIGAN_KERNELS=numpy`` to switch every fast path off (for comparison or debugging),
+or ``MINIGAN_KERNELS_OFF=name,...`` to switch off single ones (``NAMES`` below).
 tests/test_kernels.py checks each fast path against its plain twin.
 """
 import os
@@ -19,6 +20,11 @@ import numpy as np
 from ..backend import get_array_module
 
 ENABLED = os.environ.get("MINIGAN_KERNELS", "fast") != "numpy"
+# Single fast paths can be switched off by name (benchmarks/bench_step.py measures each one's
+# effect this way), e.g. MINIGAN_KERNELS_OFF=col2im,batchnorm
+NAMES = ("leaky_relu", "dropout", "batchnorm", "adam", "adam_many", "zero_many", "im2col",
+         "col2im", "bce_with_logits")
+DISABLED = set(filter(None, os.environ.get("MINIGAN_KERNELS_OFF", "").split(",")))
 
 
 def _cpu():
@@ -31,9 +37,9 @@ def _gpu():
     return gpu
 
 
-def _backend(*arrays):
-    """'cpu' (numba), 'gpu' (CuPy kernels), or None when the fast paths are off."""
-    if not ENABLED:
+def _backend(*arrays, name=None):
+    """'cpu' (numba), 'gpu' (CuPy kernels), or None when the fast paths (or this one) are off."""
+    if not ENABLED or name in DISABLED:
         return None
     return "cpu" if get_array_module(arrays[0]) is np else "gpu"
 
@@ -48,9 +54,9 @@ def _same_layout(*arrays):
     return all(a.strides == arrays[0].strides and a.shape == arrays[0].shape for a in arrays[1:])
 
 
-def _elementwise(cpu_kernel, gpu_kernel, out_like, *arrays, scalars=()):
+def _elementwise(name, cpu_kernel, gpu_kernel, out_like, *arrays, scalars=()):
     """Run a flat elementwise kernel over arrays that share one memory layout."""
-    backend = _backend(out_like)
+    backend = _backend(out_like, name=name)
     if backend is None or not _same_layout(out_like, *arrays):
         return None
     xp = get_array_module(out_like)
@@ -67,27 +73,27 @@ def _elementwise(cpu_kernel, gpu_kernel, out_like, *arrays, scalars=()):
 def leaky_relu(x, slope):
     """y = x if x > 0 else slope·x, or None."""
     s = x.dtype.type(slope)
-    return _elementwise(lambda *a: _cpu().leaky_relu_forward(*a), lambda *a: _gpu().leaky_relu_forward(*a),
+    return _elementwise("leaky_relu", lambda *a: _cpu().leaky_relu_forward(*a), lambda *a: _gpu().leaky_relu_forward(*a),
                         x, x, scalars=(s,))
 
 
 def leaky_relu_grad(x, dy, slope):
     """dx = dy if x > 0 else slope·dy, or None."""
     s = x.dtype.type(slope)
-    return _elementwise(lambda *a: _cpu().leaky_relu_backward(*a), lambda *a: _gpu().leaky_relu_backward(*a),
+    return _elementwise("leaky_relu", lambda *a: _cpu().leaky_relu_backward(*a), lambda *a: _gpu().leaky_relu_backward(*a),
                         x, x, dy, scalars=(s,))
 
 
 def dropout(x, uniform, p):
     """y = x/(1 − p) where uniform ≥ p else 0, or None."""
     scalars = (x.dtype.type(p), x.dtype.type(1.0 / (1.0 - p)))
-    return _elementwise(lambda *a: _cpu().dropout_forward(*a), lambda *a: _gpu().dropout_forward(*a),
+    return _elementwise("dropout", lambda *a: _cpu().dropout_forward(*a), lambda *a: _gpu().dropout_forward(*a),
                         x, x, uniform, scalars=scalars)
 
 
 def dropout_grad(dy, uniform, p):
     scalars = (dy.dtype.type(p), dy.dtype.type(1.0 / (1.0 - p)))
-    return _elementwise(lambda *a: _cpu().dropout_backward(*a), lambda *a: _gpu().dropout_backward(*a),
+    return _elementwise("dropout", lambda *a: _cpu().dropout_backward(*a), lambda *a: _gpu().dropout_backward(*a),
                         dy, dy, uniform, scalars=scalars)
 
 
@@ -96,7 +102,7 @@ def batchnorm_forward(x2, gamma, beta, eps, running=None):
     running_updated), or None. ``running`` = (running_mean, running_var, momentum): the GPU
     kernel also moves the running estimates (running_updated True); the CPU kernel leaves
     that to the caller (False)."""
-    backend = _backend(x2)
+    backend = _backend(x2, name="batchnorm")
     if backend is None or not x2.flags.c_contiguous:
         return None
     if backend == "gpu":
@@ -111,7 +117,7 @@ def batchnorm_forward(x2, gamma, beta, eps, running=None):
 
 def batchnorm_backward(dy2, x_hat, gamma, inv_std, dgamma, dbeta):
     """Training BatchNorm backward on (C, M) rows; adds into dgamma/dbeta; returns dx or None."""
-    backend = _backend(dy2)
+    backend = _backend(dy2, name="batchnorm")
     if backend is None or not (dy2.flags.c_contiguous and x_hat.flags.c_contiguous):
         return None
     if backend == "gpu":
@@ -124,7 +130,7 @@ def batchnorm_backward(dy2, x_hat, gamma, inv_std, dgamma, dbeta):
 def adam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_correction2_sqrt,
                 eps, weight_decay):
     """One fused Adam step in place; returns True when done, False when the caller must."""
-    backend = _backend(param)
+    backend = _backend(param, name="adam")
     if backend is None or not all(a.flags.c_contiguous for a in (param, grad, exp_avg, exp_avg_sq)):
         return False
     t = param.dtype.type
@@ -140,7 +146,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_
 def im2col(x, kernel, stride, padding, out_hw, out):
     """im2col into ``out`` (C, kh, kw, Ho, Wo, N) in one pass (numba, or one CUDA kernel that
     also reads a strided x); returns ``out`` or None."""
-    backend = _backend(x)
+    backend = _backend(x, name="im2col")
     args = (kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out_hw[0], out_hw[1], out)
     if backend == "gpu":
         return _gpu().im2col(x, *args)
@@ -153,7 +159,7 @@ def im2col(x, kernel, stride, padding, out_hw, out):
 def col2im(cols, kernel, stride, padding, out):
     """col2im as a gather per output pixel (numba, or one CUDA kernel) into ``out``
     (C, H, W, N): no atomics, deterministic; or None."""
-    backend = _backend(cols)
+    backend = _backend(cols, name="col2im")
     args = (kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out)
     if backend == "gpu":
         return _gpu().col2im(cols, *args)
@@ -174,7 +180,7 @@ def adam_many(params, grads, exp_avgs, exp_avg_sqs, beta1, beta2, step_size, bc2
     """One Adam step for all the given parameters in a single GPU launch (the same arithmetic
     as ``adam_update``); True when done, False when the caller must go parameter by parameter.
     On the CPU the per-parameter numba kernel is already one pass each, so this is GPU only."""
-    if _backend(params[0]) != "gpu":
+    if _backend(params[0], name="adam_many") != "gpu":
         return False
     return _gpu().adam_many(params, grads, exp_avgs, exp_avg_sqs, beta1, beta2, step_size,
                             bc2_sqrt, eps, weight_decay)
@@ -182,7 +188,7 @@ def adam_many(params, grads, exp_avgs, exp_avg_sqs, beta1, beta2, step_size, bc2
 
 def zero_many(arrays):
     """Set every array to 0 in one GPU launch; False when the caller must (CPU, or fast paths off)."""
-    if not arrays or _backend(arrays[0]) != "gpu":
+    if not arrays or _backend(arrays[0], name="zero_many") != "gpu":
         return False
     return _gpu().zero_many(arrays)
 
@@ -190,13 +196,13 @@ def zero_many(arrays):
 def bce_with_logits_mean(x, t):
     """mean(max(x, 0) − x·t + log(1 + e^−|x|)) as a Python float, or None (GPU only: one fused
     reduction; on the CPU NumPy's few passes over a (N, 1) batch cost nothing)."""
-    if _backend(x) != "gpu" or x.dtype != t.dtype:
+    if _backend(x, name="bce_with_logits") != "gpu" or x.dtype != t.dtype:
         return None
     return float(_gpu().bce_with_logits_sum(x, t)) / x.size
 
 
 def bce_with_logits_grad(x, t):
     """(σ(x) − t) / n, or None (GPU only)."""
-    if _backend(x) != "gpu" or x.dtype != t.dtype:
+    if _backend(x, name="bce_with_logits") != "gpu" or x.dtype != t.dtype:
         return None
     return _gpu().bce_with_logits_grad(x, t)
