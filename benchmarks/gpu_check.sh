@@ -22,19 +22,19 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
   python3 -c "import minigan as mg; print('minigan sees a GPU:', mg.cuda_available())"
 } 2>&1 | tee "$OUT/env.txt"
 echo "=== CUDA test suite"
-timeout 300 python3 -m pytest -q -p no:cacheprovider --device cuda --tb=short -ra 2>&1 \
+timeout 240 python3 -m pytest -q -p no:cacheprovider --device cuda --tb=short -ra 2>&1 \
   | tee "$OUT/pytest_cuda.txt" | tail -25
 echo "=== resume on the GPU (--device auto)"
-timeout 120 python3 -m pytest -q -p no:cacheprovider tests/test_examples.py -k resume --tb=short 2>&1 \
+timeout 90 python3 -m pytest -q -p no:cacheprovider tests/test_examples.py -k resume --tb=short 2>&1 \
   | tee "$OUT/pytest_resume.txt" | tail -3
 echo "=== step benchmark"
-timeout 240 python3 benchmarks/bench_step.py --batch 64 128 512 --repeats 9 --no-memory --gpu-stages 2>&1 \
+timeout 180 python3 benchmarks/bench_step.py --batch 64 128 512 --repeats 9 --no-memory --gpu-stages 2>&1 \
   | tee "$OUT/bench_step.txt" | tail -30
 echo "=== layers on the GPU"
-timeout 90 python3 benchmarks/bench_layers.py --device cuda --batch 64 512 2>&1 \
+timeout 60 python3 benchmarks/bench_layers.py --device cuda --batch 64 512 2>&1 \
   | tee "$OUT/bench_layers_cuda.txt" | tail -3
 echo "=== flagship, 2 epochs on the GPU"
-timeout 120 python3 examples/mnist_dcgan.py --device cuda --epochs 2 --no-download --out /tmp/minigan-gpu-run 2>&1 \
+timeout 60 python3 examples/mnist_dcgan.py --device cuda --epochs 2 --no-download --out /tmp/minigan-gpu-run 2>&1 \
   | tail -6 | tee "$OUT/flagship.txt"
 cp /tmp/minigan-gpu-run/grid_latest.png benchmarks/results/gpu_flagship_grid.png 2>/dev/null
 find benchmarks/results -type f -newer "$OUT/env.txt" -print0 | tar czf "$OUT/results.tgz" --null -T -
