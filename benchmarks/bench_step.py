@@ -143,10 +143,15 @@ class MiniganStep:
 
 
 class TorchStep:
-    def __init__(self, G, D, device, batch, seed=0):
+    """PyTorch's step. On a GPU PyTorch runs convolutions through cuDNN with TF32 tensor-core
+    math by default (torch.backends.cudnn.allow_tf32, 10-bit mantissas); minigan's GEMMs are
+    full float32. Variant "no-tf32" runs PyTorch in full float32 too, for a like-for-like ratio."""
+
+    def __init__(self, G, D, device, batch, seed=0, variant=""):
         import torch
         self.torch = torch
-        self.name = f"torch-{device}"
+        self.name = f"torch-{device}" + (f" [{variant}]" if variant else "")
+        self.tf32 = variant != "no-tf32"
         self.device = device
         tG, tD = torch_dcgan(G, D)
         self.G, self.D = tG.to(device), tD.to(device)
@@ -161,6 +166,8 @@ class TorchStep:
 
     def __call__(self):
         G, D, loss = self.G, self.D, self.loss
+        cudnn = self.torch.backends.cudnn
+        default_tf32, cudnn.allow_tf32 = cudnn.allow_tf32, self.tf32
         fake = G(self.z)
         self.opt_d.zero_grad()
         loss(D(self.real), self.ones).backward()
@@ -170,6 +177,7 @@ class TorchStep:
         loss(D(fake), self.ones).backward()
         self.opt_g.step()
         self.sync()
+        cudnn.allow_tf32 = default_tf32
 
     def sync(self):
         if self.device == "cuda":
@@ -199,7 +207,8 @@ def make_engine(name, batch, seed=0):
         base, _, variant = name.partition(" [")
         return MiniganStep(G, D, "cpu" if base.endswith("numpy") else "cuda", batch, seed,
                            variant.rstrip("]") or "all")
-    return TorchStep(G, D, name.split("-")[1], batch, seed)
+    base, _, variant = name.partition(" [")
+    return TorchStep(G, D, base.split("-")[1], batch, seed, variant.rstrip("]"))
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -292,7 +301,8 @@ def main(argv=None):
                         help="CPU only: minigan with its optimisations switched on one by one, vs PyTorch")
     parser.add_argument("--gpu-stages", action="store_true",
                         help="GPU: also run minigan-cupy with its fused kernels switched on group by "
-                             "group (" + ", ".join(MiniganStep.GPU_STAGES) + "), to measure each group")
+                             "group (" + ", ".join(MiniganStep.GPU_STAGES) + "), to measure each group, and "
+                             "PyTorch with TF32 off (torch-cuda [no-tf32])")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
     parser.add_argument("--no-save", action="store_true", help="print only; write nothing")
     parser.add_argument("--memory-probe", nargs=2, metavar=("ENGINE", "BATCH"), help=argparse.SUPPRESS)
@@ -307,6 +317,8 @@ def main(argv=None):
         names += ["minigan-numpy"] + [n for n in available_engines() if n == "torch-cpu"]
     if args.gpu_stages and "minigan-cupy" in names:
         names += [f"minigan-cupy [{v}]" for v in MiniganStep.GPU_STAGES]
+        if "torch-cuda" in names:
+            names.append("torch-cuda [no-tf32]")
     machine = machine_name()
     gemm = {"cpu": sgemm_gflops("cpu")}
     if any(n.endswith(("cupy", "cuda")) for n in names):

@@ -60,14 +60,37 @@ def _elementwise(name, cpu_kernel, gpu_kernel, out_like, *arrays, scalars=()):
     if backend is None or not _same_layout(out_like, *arrays):
         return None
     xp = get_array_module(out_like)
-    out = xp.empty_like(out_like)       # same memory layout as the inputs
     if backend == "gpu":
-        return gpu_kernel(*arrays, *scalars, out)
+        return _elementwise_gpu(xp, gpu_kernel, out_like, arrays, scalars)
+    out = xp.empty_like(out_like)       # same memory layout as the inputs
     flats = [_flat(a) for a in (*arrays, out)]
     if any(f is None for f in flats):
         return None
     cpu_kernel(*flats[:-1], *scalars, flats[-1])
     return out
+
+
+def _memory_order(a):
+    """The axis order in which ``a`` is one C-contiguous block: () for C order, the batch-last
+    order (1, ..., ndim−1, 0) for minigan's activations (nn/layout.py), else None."""
+    if a.flags.c_contiguous:
+        return tuple(range(a.ndim))
+    order = tuple(range(1, a.ndim)) + (0,)
+    return order if a.transpose(order).flags.c_contiguous else None
+
+
+def _elementwise_gpu(xp, gpu_kernel, out_like, arrays, scalars):
+    """The kernel over 1-D views in memory order when the arrays are dense blocks: a GPU thread
+    per element of memory, so neighbouring threads touch neighbouring addresses (on the
+    logical NCHW view of a batch-last array they would be N elements apart, and the kernel
+    several times slower). Otherwise over the arrays as they are."""
+    order = _memory_order(out_like)
+    if order is None:
+        return gpu_kernel(*arrays, *scalars, xp.empty_like(out_like))
+    in_memory = [a.transpose(order) for a in arrays]
+    out = xp.empty(in_memory[0].shape, dtype=out_like.dtype)
+    gpu_kernel(*(a.reshape(-1) for a in in_memory), *scalars, out.reshape(-1))
+    return out.transpose(tuple(np.argsort(order)))
 
 
 def leaky_relu(x, slope):

@@ -210,7 +210,7 @@ def zero_many(arrays):
 def _bce_kernels():
     term = "(x > T(0) ? x : T(0)) - x * t + log1p(exp(-fabs(x)))"
     total = cupy.ReductionKernel("T x, T t", "float64 total", f"(double)({term})", "a + b",
-                                 "total = a", "0", "minigan_bce_logits_sum", reduce_type="float64")
+                                 "total = a", "0", "minigan_bce_logits_sum", reduce_type="double")
     grad = cupy.ElementwiseKernel(
         "T x, T t, T n", "T g",
         "T e = exp(-fabs(x)); T s = x >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e); g = (s - t) / n",
