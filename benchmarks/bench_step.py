@@ -145,13 +145,16 @@ class MiniganStep:
 class TorchStep:
     """PyTorch's step. On a GPU PyTorch runs convolutions through cuDNN with TF32 tensor-core
     math by default (torch.backends.cudnn.allow_tf32, 10-bit mantissas); minigan's GEMMs are
-    full float32. Variant "no-tf32" runs PyTorch in full float32 too, for a like-for-like ratio."""
+    full float32. Variant "no-tf32" runs PyTorch in full float32 too, for a like-for-like ratio.
+    Variant "item" also reads the three losses every step (``.item()``), as a training loop
+    that logs them does and as minigan's losses, which return Python floats, always do."""
 
     def __init__(self, G, D, device, batch, seed=0, variant=""):
         import torch
         self.torch = torch
         self.name = f"torch-{device}" + (f" [{variant}]" if variant else "")
         self.tf32 = variant != "no-tf32"
+        self.read_losses = variant == "item"
         self.device = device
         tG, tD = torch_dcgan(G, D)
         self.G, self.D = tG.to(device), tD.to(device)
@@ -170,12 +173,17 @@ class TorchStep:
         default_tf32, cudnn.allow_tf32 = cudnn.allow_tf32, self.tf32
         fake = G(self.z)
         self.opt_d.zero_grad()
-        loss(D(self.real), self.ones).backward()
-        loss(D(fake.detach()), self.zeros).backward()
+        losses = [loss(D(self.real), self.ones)]
+        losses[-1].backward()
+        losses.append(loss(D(fake.detach()), self.zeros))
+        losses[-1].backward()
         self.opt_d.step()
         self.opt_g.zero_grad()
-        loss(D(fake), self.ones).backward()
+        losses.append(loss(D(fake), self.ones))
+        losses[-1].backward()
         self.opt_g.step()
+        if self.read_losses:
+            [value.item() for value in losses]
         self.sync()
         cudnn.allow_tf32 = default_tf32
 
@@ -302,7 +310,7 @@ def main(argv=None):
     parser.add_argument("--gpu-stages", action="store_true",
                         help="GPU: also run minigan-cupy with its fused kernels switched on group by "
                              "group (" + ", ".join(MiniganStep.GPU_STAGES) + "), to measure each group, and "
-                             "PyTorch with TF32 off (torch-cuda [no-tf32])")
+                             "PyTorch with TF32 off (torch-cuda [no-tf32]) or reading its losses each step (torch-cuda [item])")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
     parser.add_argument("--no-save", action="store_true", help="print only; write nothing")
     parser.add_argument("--memory-probe", nargs=2, metavar=("ENGINE", "BATCH"), help=argparse.SUPPRESS)
@@ -318,7 +326,7 @@ def main(argv=None):
     if args.gpu_stages and "minigan-cupy" in names:
         names += [f"minigan-cupy [{v}]" for v in MiniganStep.GPU_STAGES]
         if "torch-cuda" in names:
-            names.append("torch-cuda [no-tf32]")
+            names += ["torch-cuda [no-tf32]", "torch-cuda [item]"]
     machine = machine_name()
     gemm = {"cpu": sgemm_gflops("cpu")}
     if any(n.endswith(("cupy", "cuda")) for n in names):

@@ -40,9 +40,17 @@ def _module(device_id):
     return cupy.RawModule(code=source, options=("--fmad=false",))
 
 
+_functions = {}
+
+
 def _raw(name, dtype):
-    suffix = "_f32" if dtype == np.float32 else "_f64"
-    return _module(cupy.cuda.Device().id).get_function(name + suffix)
+    """The compiled kernel ``name`` for float32 or float64 (looked up once, then kept)."""
+    key = (name, dtype == np.float32, cupy.cuda.runtime.getDevice())
+    function = _functions.get(key)
+    if function is None:
+        suffix = "_f32" if dtype == np.float32 else "_f64"
+        function = _functions[key] = _module(key[2]).get_function(name + suffix)
+    return function
 
 
 def _grid(work, per_thread=1):
