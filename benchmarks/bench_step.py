@@ -357,9 +357,9 @@ def main(argv=None):
             rows.append(row)
         del engines
     for batch in args.batch:
-        if "minigan-cupy" in names:
-            cpu_row = next(r for r in rows if r["engine"] == "minigan-numpy" and r["batch"] == batch)
-            gpu_row = next(r for r in rows if r["engine"] == "minigan-cupy" and r["batch"] == batch)
+        cpu_row = next((r for r in rows if r["engine"] == "minigan-numpy" and r["batch"] == batch), None)
+        gpu_row = next((r for r in rows if r["engine"] == "minigan-cupy" and r["batch"] == batch), None)
+        if cpu_row and gpu_row:
             gpu_row["speedup_vs_minigan_numpy"] = cpu_row["seconds"] / gpu_row["seconds"]
 
     print()

@@ -22,8 +22,9 @@ separate learning rates and betas for G and D.
 
 Randomness: minigan's own generators (``mg.seed``: weight init, Dropout masks) and one NumPy
 Generator owned by the trainer (epoch permutations, z, soft/flipped labels). A checkpoint holds
-both states, the epoch's permutation and the position in it, so an interrupted and resumed run
-produces bit-identical weights to an uninterrupted one (on the CPU).
+both states (on the GPU minigan's generator is Philox: a key and a counter), the epoch's
+permutation and the position in it, so an interrupted and resumed run produces bit-identical
+weights to an uninterrupted one, on the CPU and on the same kind of GPU.
 """
 import csv
 import io
