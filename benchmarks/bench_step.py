@@ -310,7 +310,8 @@ def main(argv=None):
     parser.add_argument("--gpu-stages", action="store_true",
                         help="GPU: also run minigan-cupy with its fused kernels switched on group by "
                              "group (" + ", ".join(MiniganStep.GPU_STAGES) + "), to measure each group, and "
-                             "PyTorch with TF32 off (torch-cuda [no-tf32]) or reading its losses each step (torch-cuda [item])")
+                             "PyTorch with TF32 off (torch-cuda [no-tf32]) or reading its losses each "
+                             "step (torch-cuda [item])")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
     parser.add_argument("--no-save", action="store_true", help="print only; write nothing")
     parser.add_argument("--memory-probe", nargs=2, metavar=("ENGINE", "BATCH"), help=argparse.SUPPRESS)
@@ -363,7 +364,8 @@ def main(argv=None):
             gpu_row["speedup_vs_minigan_numpy"] = cpu_row["seconds"] / gpu_row["seconds"]
 
     print()
-    print("| engine | batch | ms/step | images/s | × PyTorch (same device) | GFLOP/s | % of SGEMM | step RSS MB | GPU MB |")
+    print("| engine | batch | ms/step | images/s | × PyTorch (same device) | GFLOP/s | % of SGEMM "
+          "| step RSS MB | GPU MB |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = f"{r['ratio_vs_torch']:.2f}×" if "ratio_vs_torch" in r else "–"

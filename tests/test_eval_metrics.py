@@ -126,7 +126,8 @@ def test_prepare_images_ranges_agree(rng):
 def test_prepare_images_errors():
     with pytest.raises(ValueError, match=r"outside the declared value_range 'unit'.*pass value_range='tanh'"):
         prepare_images(np.full((2, 28, 28), -1.0, np.float32), "unit")
-    with pytest.raises(ValueError, match=r"expected digits of shape \(N, 28, 28\) or \(N, 1, 28, 28\), got \(2, 3, 28, 28\)"):
+    with pytest.raises(ValueError, match=r"expected digits of shape \(N, 28, 28\) or "
+                                         r"\(N, 1, 28, 28\), got \(2, 3, 28, 28\)"):
         prepare_images(np.zeros((2, 3, 28, 28), np.float32))
     with pytest.raises(ValueError, match="value_range must be one of"):
         value_bounds("bogus")

@@ -287,6 +287,6 @@ def test_real_trainer_writes_metrics_csv_plot_and_epoch_line(tmp_path, tiny, dig
     for r in epochs:
         assert 0 <= int(r["classes"]) <= 10 and float(r["fd"]) > 0 and float(r["eval_s"]) >= 0
         assert sum(int(c) for c in r["class_hist"].split("/")) == 64
-    epoch_lines = [l for l in lines if l.startswith("epoch ")]
-    assert len(epoch_lines) == 2 and all(" classes " in l and " fd " in l for l in epoch_lines)
+    epoch_lines = [line for line in lines if line.startswith("epoch ")]
+    assert len(epoch_lines) == 2 and all(" classes " in line and " fd " in line for line in epoch_lines)
     assert os.path.getsize(tmp_path / EVAL_PNG) > 1000

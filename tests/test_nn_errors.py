@@ -55,7 +55,8 @@ def test_backward_before_forward_and_wrong_gradient_shape(module, shape, device)
         m.backward(arr(shape, device))
     y = m(arr(shape, device))
     bad = arr(tuple(s + 1 for s in y.shape), device)
-    with pytest.raises(ValueError, match=rf"{name}.backward: gradient has shape .* expected {tuple(y.shape)}".replace("(", r"\(").replace(")", r"\)")):
+    expected = rf"{name}.backward: gradient has shape .* expected {tuple(y.shape)}"
+    with pytest.raises(ValueError, match=expected.replace("(", r"\(").replace(")", r"\)")):
         m.backward(bad)
     with pytest.raises(TypeError, match=rf"{name}.backward: gradient has dtype float64, expected float32"):
         m.backward(arr(y.shape, device, np.float64))

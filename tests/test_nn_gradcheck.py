@@ -42,7 +42,7 @@ LOSSES = [
 ]
 
 
-@pytest.mark.parametrize("name,loss,make_x,make_t", LOSSES, ids=[l[0] for l in LOSSES])
+@pytest.mark.parametrize("name,loss,make_x,make_t", LOSSES, ids=[case[0] for case in LOSSES])
 def test_loss_gradcheck(name, loss, make_x, make_t, device, rng):
     x, t = mg.to_device(make_x(rng), device), mg.to_device(make_t(rng), device)
     report = mg.gradcheck(loss, x, target=t)

@@ -188,7 +188,7 @@ def _rounding_scales(model, x, dy):
         object.__setattr__(layer, "forward", forward)
         object.__setattr__(layer, "backward", backward)
     y = ref(x.astype(np.float64))
-    dx = ref.backward(dy.astype(np.float64))
+    ref.backward(dy.astype(np.float64))
     dx_scale = None
     param_scales = []
     for layer in ref:
@@ -203,7 +203,8 @@ def _rounding_scales(model, x, dy):
             scales = [float(p.grad.max()) for p in twin.parameters()]
         elif isinstance(layer, nn.BatchNorm2d):
             xs = inputs[id(layer)]
-            mean, std = xs.mean(axis=(0, 2, 3), keepdims=True), np.sqrt(xs.var(axis=(0, 2, 3), keepdims=True) + layer.eps)
+            mean = xs.mean(axis=(0, 2, 3), keepdims=True)
+            std = np.sqrt(xs.var(axis=(0, 2, 3), keepdims=True) + layer.eps)
             x_hat = np.abs((xs - mean) / std)
             gamma = np.abs(layer.weight.data)[None, :, None, None]
             scales = [float((g * x_hat).sum(axis=(0, 2, 3)).max()), float(g.sum(axis=(0, 2, 3)).max())]

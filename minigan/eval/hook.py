@@ -71,7 +71,6 @@ class EpochMetrics:
             if shape not in ((1, 28, 28), (28, 28)):
                 raise ValueError(f"the MNIST metrics need 28x28 grayscale samples, but this "
                                  f"generator makes {shape}")
-            t0 = time.perf_counter()
             evaluator = self._load()
         except (OSError, ValueError, RuntimeError) as e:
             self.disabled = str(e)

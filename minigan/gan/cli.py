@@ -18,9 +18,10 @@ from .checkpoint import CheckpointError, read_meta
 from .trainer import (CHECKPOINT, LATEST_GRID, LOSSES_PNG, METRICS, PROGRESS_GIF, TrainConfig,
                       TrainingDiverged)
 
-__all__ = ["ExampleParser", "common_parser", "add_training_options", "label_ranges", "positive_int", "nonneg_int", "positive_float", "begin", "build_models", "dcgan_fields",
-           "probability", "float_pair", "resolve_device", "RunContext", "start_run",
-           "train_config", "run_training", "EXIT_OK", "EXIT_USAGE", "EXIT_DIVERGED",
+__all__ = ["ExampleParser", "common_parser", "add_training_options", "label_ranges",
+           "positive_int", "nonneg_int", "positive_float", "begin", "build_models",
+           "dcgan_fields", "probability", "float_pair", "resolve_device", "RunContext",
+           "start_run", "train_config", "run_training", "EXIT_OK", "EXIT_USAGE", "EXIT_DIVERGED",
            "EXIT_INTERRUPTED"]
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130

@@ -96,14 +96,16 @@ def _elementwise_gpu(xp, gpu_kernel, out_like, arrays, scalars):
 def leaky_relu(x, slope):
     """y = x if x > 0 else slope·x, or None."""
     s = x.dtype.type(slope)
-    return _elementwise("leaky_relu", lambda *a: _cpu().leaky_relu_forward(*a), lambda *a: _gpu().leaky_relu_forward(*a),
+    return _elementwise("leaky_relu", lambda *a: _cpu().leaky_relu_forward(*a),
+                        lambda *a: _gpu().leaky_relu_forward(*a),
                         x, x, scalars=(s,))
 
 
 def leaky_relu_grad(x, dy, slope):
     """dx = dy if x > 0 else slope·dy, or None."""
     s = x.dtype.type(slope)
-    return _elementwise("leaky_relu", lambda *a: _cpu().leaky_relu_backward(*a), lambda *a: _gpu().leaky_relu_backward(*a),
+    return _elementwise("leaky_relu", lambda *a: _cpu().leaky_relu_backward(*a),
+                        lambda *a: _gpu().leaky_relu_backward(*a),
                         x, x, dy, scalars=(s,))
 
 
