@@ -22,6 +22,7 @@ import warnings
 from minigan import gan
 from minigan.data import (DatasetNotFoundError, MNISTFallbackWarning, default_data_dir, load_mnist,
                           scale_to_tanh_range)
+from minigan.eval import Evaluator
 from minigan.eval.hook import mnist_epoch_metrics
 from minigan.gan import cli
 
@@ -65,6 +66,24 @@ def load_data(ctx, dataset):
     return images[:, None], source
 
 
+def score_last_samples(ctx, dataset):
+    """After a run that stopped mid-epoch (--max-steps), whose last scores (if any) are older
+    than its last step: score the final generator once with the standard network."""
+    def after(trainer):
+        if dataset != "mnist" or trainer.step % trainer.steps_per_epoch == 0:
+            return []
+        try:
+            evaluator = Evaluator.load(verbose=False)
+        except (OSError, ValueError) as e:
+            ctx.say(f"minigan.eval: no sample-quality scores ({e})")
+            return []
+        n = int(evaluator.meta.get("real_fd_n") or 500)
+        scores = evaluator.score(trainer.sample(n), value_range=trainer.value_range)
+        ctx.say(f"samples at step {trainer.step}: {scores} ({evaluator.describe()})")
+        return []
+    return after
+
+
 def main(argv=None):
     parser = build_parser()
     args, ctx = cli.begin(parser, argv, EXAMPLE)
@@ -92,7 +111,7 @@ def main(argv=None):
                              out_dir=ctx.out, device=ctx.device, value_range=(-1.0, 1.0),
                              render="gray", grid_scale=2, run_config=run_config, quiet=args.quiet,
                              epoch_metrics=mnist_epoch_metrics(dataset, data_dir=args.data_dir))
-    return cli.run_training(ctx, trainer)
+    return cli.run_training(ctx, trainer, after=score_last_samples(ctx, dataset))
 
 
 if __name__ == "__main__":
