@@ -107,6 +107,7 @@ def main(argv=None):
     n_d = sum(p.data.size for p in D.parameters())
     ctx.say(f"models: G {n_g:,} parameters (dcgan28_generator), D {n_d:,} (dcgan28_discriminator); "
             f"batch {cfg.batch_size}, Adam lr G {cfg.lr_g:g} D {cfg.lr_d:g}, betas {cfg.betas_g}")
+    ctx.say(f"G = {G}\nD = {D}")            # what trains (examples/dcgan_from_scratch.py builds them)
     trainer = gan.GANTrainer(G, D, cfg, data=images, transform=scale_to_tanh_range,
                              out_dir=ctx.out, device=ctx.device, value_range=(-1.0, 1.0),
                              render="gray", grid_scale=2, run_config=run_config, quiet=args.quiet,
