@@ -50,12 +50,12 @@ def test_loss_gradcheck(name, loss, make_x, make_t, device, rng):
 
 
 class _WrongInputGrad(nn.Linear):
-    def backward(self, grad_output):
+    def backward(self, grad_output, need_input_grad=True):
         return super().backward(grad_output) * 1.01   # 1% too large
 
 
 class _WrongWeightGrad(nn.Conv2d):
-    def backward(self, grad_output):
+    def backward(self, grad_output, need_input_grad=True):
         before = self.weight.grad.copy()
         dx = super().backward(grad_output)
         self.weight.grad[...] = before + (self.weight.grad - before).transpose(0, 1, 3, 2)  # kernel transposed
@@ -82,7 +82,7 @@ def test_gradcheck_fails_on_wrong_parameter_gradient(device, rng):
 def test_gradcheck_fails_on_wrong_batchnorm_backward_with_random_projection(device, rng):
     """An all-ones upstream gradient would hide this bug (BatchNorm's true dx is then 0)."""
     class _NoMeanTerms(nn.BatchNorm1d):
-        def backward(self, grad_output):
+        def backward(self, grad_output, need_input_grad=True):
             x_hat, inv_std, _, _ = self._get_cache()
             super().backward(grad_output)
             return grad_output * self.weight.data * inv_std       # forgets the batch terms

@@ -258,3 +258,26 @@ def test_rounding_scales_bound_the_float32_error(rng):
         assert np.abs(a - b).max() <= 1e-5 * scale
     conv_bias_grad, conv_bias_scale = ref[0].bias.grad, scales[3]
     assert np.abs(conv_bias_grad).max() < 1e-3 * conv_bias_scale     # the ill-posed case
+
+
+def test_every_module_takes_need_input_grad():
+    """One backward contract: ``backward(grad_output, need_input_grad=True)`` everywhere."""
+    import inspect
+    modules = [c for c in vars(nn).values() if isinstance(c, type) and issubclass(c, nn.Module)]
+    assert len(modules) > 15
+    for cls in modules:
+        assert "need_input_grad" in inspect.signature(cls.backward).parameters, cls.__name__
+
+
+def test_sequential_skips_only_the_first_layers_input_gradient(rng):
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    x = rng.standard_normal((5, 3)).astype(np.float32)
+    dy = rng.standard_normal((5, 2)).astype(np.float32)
+    model(x)
+    assert model.backward(dy, need_input_grad=False) is None
+    skipped = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    model(x)
+    assert model.backward(dy).shape == x.shape
+    for a, p in zip(skipped, model.parameters()):
+        np.testing.assert_array_equal(a, p.grad)          # the parameters' gradients are the same

@@ -156,6 +156,6 @@ def test_backward_errors(cls, device):
 def test_gradcheck_catches_a_wrong_backward(device, rng):
     """The checks above can fail: a pool whose backward forgets the overlap sums is caught."""
     class Broken(nn.MaxPool2d):
-        def backward(self, grad_output):
+        def backward(self, grad_output, need_input_grad=True):
             return super().backward(grad_output) * 1.01
     assert not mg.gradcheck(Broken(3, 1), _input(rng, (1, 1, 5, 5), device)).ok

@@ -51,13 +51,11 @@ class MNISTClassifier(nn.Module):
         """x (N, 1, 28, 28) normalised digits -> logits (N, 10)."""
         return self.head(self.features(x))
 
-    def backward(self, grad_output, need_input_grad=False):
-        """dlogits (N, 10) -> adds every parameter gradient; dx only if asked (training
-        never needs it)."""
+    def backward(self, grad_output, need_input_grad=True):
+        """dlogits (N, 10) -> adds every parameter gradient; returns dx (None with
+        ``need_input_grad=False``, as in training)."""
         return self.features.backward(self.head.backward(grad_output),
                                       need_input_grad=need_input_grad)
-
-    can_skip_input_grad = True
 
     def predict(self, images, value_range="unit", batch_size=500):
         """Class probabilities (N, 10) and penultimate features (N, 128), as float64 NumPy

@@ -87,7 +87,7 @@ def _train(images, labels, epochs, batch_size, lr, min_lr, max_shift, seed, devi
             logits = model(x)
             running += loss_fn(logits, y) * len(y)
             correct += int((logits.argmax(axis=1) == y).sum())
-            model.backward(loss_fn.backward())
+            model.backward(loss_fn.backward(), need_input_grad=False)   # digits need no gradient
             opt.step()
             step += 1
         if log:

@@ -149,13 +149,6 @@ class TrainingDiverged(RuntimeError):
         self.checkpoint, self.step = checkpoint, step
 
 
-def _backward(module, grad, need_input_grad=True):
-    """``module.backward``, skipping the input gradient where the module supports it."""
-    if not need_input_grad and isinstance(module, nn.Sequential):
-        return module.backward(grad, need_input_grad=False)
-    return module.backward(grad)
-
-
 def _fmt(v):
     if isinstance(v, float):
         return f"{v:.4g}"
@@ -363,11 +356,11 @@ class GANTrainer:
         out_real = D(real)
         loss_real = loss(out_real, t_real.reshape(out_real.shape))
         D_x = self.prob(out_real)
-        _backward(D, loss.backward(), need_input_grad=False)
+        D.backward(loss.backward(), need_input_grad=False)
         out_fake = D(fake)
         loss_fake = loss(out_fake, t_fake.reshape(out_fake.shape))
         D_G_z = self.prob(out_fake)
-        _backward(D, loss.backward(), need_input_grad=False)     # fake is detached for D
+        D.backward(loss.backward(), need_input_grad=False)     # fake is detached for D
         loss_D = self._check("loss_D", loss_real + loss_fake)
         self.opt_d.step()
         return {"loss_D": loss_D, "D_x": D_x, "D_G_z": D_G_z}
@@ -381,7 +374,7 @@ class GANTrainer:
         xp = get_array_module(out)
         loss_G = self._check("loss_G", loss(out, xp.ones_like(out)))
         d_fake = D.backward(loss.backward())
-        _backward(G, d_fake, need_input_grad=False)
+        G.backward(d_fake, need_input_grad=False)
         self.opt_g.step()
         return {"loss_G": loss_G}
 

@@ -13,7 +13,7 @@ class _Elementwise(Module):
         self._cache = (x, y)
         return y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, need_input_grad=True):   # dL/dx is always computed
         x, y = self._get_cache()
         self._check_grad(grad_output, x.shape, x)
         return self._df(get_array_module(x), x, y, grad_output)

@@ -85,7 +85,7 @@ class _BatchNorm(Module):
         self.running_var *= 1 - momentum
         self.running_var += (momentum * m / (m - 1)) * var
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, need_input_grad=True):   # dL/dx is always computed
         x_hat, inv_std, used_batch_stats, x_shape = self._get_cache()
         self._check_grad(grad_output, x_shape, x_hat)
         dy_t = batch_last(grad_output)

@@ -50,8 +50,6 @@ class Conv2d(Module):
         self._cache = (columns, (n, h, w), (ho, wo))
         return batch_first(y.reshape(self.out_channels, ho, wo, n))
 
-    can_skip_input_grad = True
-
     def backward(self, grad_output, need_input_grad=True):
         columns, (n, h, w), (ho, wo) = self._get_cache()
         self._check_grad(grad_output, (n, self.out_channels, ho, wo), columns)

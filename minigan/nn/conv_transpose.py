@@ -66,8 +66,6 @@ class ConvTranspose2d(Module):
         self._cache = (x_cols, (n, h, w), (ho, wo))
         return batch_first(y)
 
-    can_skip_input_grad = True
-
     def backward(self, grad_output, need_input_grad=True):
         x_cols, (n, h, w), (ho, wo) = self._get_cache()
         self._check_grad(grad_output, (n, self.out_channels, ho, wo), x_cols)

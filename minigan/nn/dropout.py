@@ -35,7 +35,7 @@ class Dropout(Module):
         self._cache = (u, x.shape, x)
         return y
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, need_input_grad=True):   # dL/dx is always computed
         u, shape, x = self._get_cache()
         self._check_grad(grad_output, shape, x)
         if u is None:

@@ -40,7 +40,7 @@ class LayerNorm(Module):
         self._cache = (x_hat, inv_std, axes)
         return x_hat * self.weight.data + self.bias.data if self.elementwise_affine else x_hat
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, need_input_grad=True):   # dL/dx is always computed
         x_hat, inv_std, axes = self._get_cache()
         self._check_grad(grad_output, x_hat.shape, x_hat)
         batch_axes = tuple(range(x_hat.ndim - len(axes)))

@@ -33,8 +33,6 @@ class Linear(Module):
         self._cache = (x,)
         return batch_first(y_t)                               # (N, out)
 
-    can_skip_input_grad = True
-
     def backward(self, grad_output, need_input_grad=True):
         (x,) = self._get_cache()
         self._check_grad(grad_output, (x.shape[0], self.out_features), x)

@@ -203,9 +203,13 @@ class Module:
     def forward(self, x):
         raise NotImplementedError(f"{type(self).__name__}.forward")
 
-    def backward(self, grad_output):
-        """dL/dx for the last forward; adds dL/dθ into each parameter's .grad. Layers with
-        ``can_skip_input_grad`` also take ``need_input_grad=False`` (then return None)."""
+    def backward(self, grad_output, need_input_grad=True):
+        """dL/dx for the last forward; adds dL/dθ into each parameter's .grad.
+
+        ``need_input_grad=False`` says nobody needs dL/dx (the input is data, or a batch
+        "detached" from the model that made it): a layer whose dL/dx is a separate product
+        (Linear, Conv2d, ConvTranspose2d) then skips it and returns None, as PyTorch skips
+        gradients of inputs that do not require them; the others ignore the flag."""
         raise NotImplementedError(f"{type(self).__name__}.backward")
 
     def _clear_cache(self):

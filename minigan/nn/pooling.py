@@ -108,7 +108,7 @@ class MaxPool2d(_Pool2d):
         self._cache = (argmax, (n, c, h, w), (ho, wo), x)
         return batch_first(y)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, need_input_grad=True):   # dL/dx is always computed
         argmax, (n, c, h, w), (ho, wo), x = self._get_cache()
         self._check_grad(grad_output, (n, c, ho, wo), x)
         xp = get_array_module(argmax)
@@ -151,7 +151,7 @@ class AvgPool2d(_Pool2d):
         self._cache = (divisor, (n, c, h, w), (ho, wo), x)
         return batch_first(y)
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, need_input_grad=True):   # dL/dx is always computed
         divisor, (n, c, h, w), (ho, wo), x = self._get_cache()
         self._check_grad(grad_output, (n, c, ho, wo), x)
         xp = get_array_module(divisor)

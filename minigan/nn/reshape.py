@@ -29,7 +29,7 @@ class Reshape(Module):
         self._cache = (x.shape, x)
         return batch_first(batch_last(x).reshape(target + (x.shape[0],)))
 
-    def backward(self, grad_output):
+    def backward(self, grad_output, need_input_grad=True):   # dL/dx is always computed
         in_shape, x = self._get_cache()
         self._check_grad(grad_output, (in_shape[0],) + self._target(x), x)
         return batch_first(batch_last(grad_output).reshape(tuple(in_shape[1:]) + (in_shape[0],)))

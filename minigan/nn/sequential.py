@@ -33,12 +33,9 @@ class Sequential(Module):
         return x
 
     def backward(self, grad_output, need_input_grad=True):
-        """Backward through the chain. With ``need_input_grad=False`` (the input is data or a
-        detached fake batch) the first layer skips computing dL/dx, if it can, and the result
-        is None — as PyTorch skips gradients of inputs that do not require them."""
+        """Backward through the chain. ``need_input_grad`` goes to the first module (the one
+        that sees the chain's input); every later one must pass its dL/dx on."""
         modules = list(self)
         for i, m in enumerate(reversed(modules)):
-            if i == len(modules) - 1 and not need_input_grad and getattr(m, "can_skip_input_grad", False):
-                return m.backward(grad_output, need_input_grad=False)
-            grad_output = m.backward(grad_output)
+            grad_output = m.backward(grad_output, need_input_grad=need_input_grad if i == len(modules) - 1 else True)
         return grad_output
