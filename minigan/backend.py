@@ -147,18 +147,3 @@ def fixed_rng(device, seed_value):
             _generators.pop(device, None)
         else:
             _generators[device] = previous
-
-
-def scatter_add(xp, target, index, values):
-    """``target[index] += values`` with repeated indices accumulated, on either backend.
-
-    NumPy spells this ``np.add.at``; CuPy spells it ``cupyx.scatter_add``. Hidden here so no
-    layer needs to know which. (The convolutions do not use it: their col2im loops over the
-    kernel offsets instead, which is much faster.)
-    """
-    if xp is np:
-        np.add.at(target, index, values)
-    else:
-        import cupyx
-        cupyx.scatter_add(target, index, values)
-    return target

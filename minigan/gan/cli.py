@@ -1,6 +1,6 @@
 """The examples' shared command line, device choice, output folder, resume and exit codes.
 
-Every example accepts (DESIGN.md fixes these):
+Every example accepts (minigan's public contract fixes these):
     --epochs N  --max-steps N  --batch-size N  --device cpu|cuda|auto  --seed N  --out DIR
     --resume  --export-samples N
 and, from here, --sample-every N, --checkpoint-every N, --log-every N, --quiet.

@@ -50,7 +50,9 @@ def build_model(spec_or_name, **kwargs):
 def dcgan28_generator(z_dim=100, slope=0.2):
     """The flagship MNIST generator: z (N, z_dim) -> images (N, 1, 28, 28) in [-1, 1].
 
-    Source: the TensorFlow DCGAN tutorial as ported to Flux's model zoo (seeds/004, 001).
+    Source: the TensorFlow DCGAN tutorial as ported in the Flux model zoo's "Deep Convolutional
+    Generative Adversarial Network (DCGAN)" tutorial, and the DCGAN post of the "Deconstructing
+    Deep Learning" blog.
 
         index  layer                                             output
           0    Linear(z_dim, 7·7·256, bias=False)                (N, 12544)
@@ -87,7 +89,7 @@ def dcgan28_generator(z_dim=100, slope=0.2):
 def dcgan28_discriminator(dropout=0.3):
     """The flagship MNIST discriminator: images (N, 1, 28, 28) -> logits (N, 1).
 
-    Source: TF DCGAN tutorial / Flux model zoo (seeds/004).
+    Source: the TensorFlow DCGAN tutorial / the Flux model zoo's DCGAN tutorial.
 
         index  layer                                  output
           0    Conv2d(1, 64, 5, s=2, p=2)             (N, 64, 14, 14)
@@ -120,7 +122,8 @@ def _doublings(image_size):
 def dcgan_generator(z_dim=100, nc=3, ngf=64, image_size=64, slope=0.2):
     """DCGAN generator for square images: z (N, z_dim) -> (N, nc, S, S) in [-1, 1].
 
-    Source: "GANs in PyTorch: the distribution of art" (seeds/002) and the DCGAN paper:
+    Source: "Generative Adversarial Networks in PyTorch: the distribution of Art?" and the DCGAN
+    paper:
     a Linear layer to a 4×4 map, then transposed convolutions with 4×4 kernels, stride 2,
     padding 1 (each doubles the size), BatchNorm and LeakyReLU(0.2), Tanh at the end.
     For S = 64: 4 → 8 → 16 → 32 → 64 with channels ngf·8 → ngf·4 → ngf·2 → ngf → nc.
@@ -148,9 +151,10 @@ def dcgan_generator(z_dim=100, nc=3, ngf=64, image_size=64, slope=0.2):
 def dcgan_discriminator(nc=3, ndf=64, image_size=64, slope=0.2):
     """DCGAN discriminator for square images: (N, nc, S, S) -> logits (N, 1).
 
-    Source: seeds/002 and the DCGAN paper: convolutions with 4×4 kernels, stride 2,
-    padding 1 (each halves the size) down to 4×4, BatchNorm on every layer but the first,
-    LeakyReLU(0.2), then one Linear to a logit (train with BCEWithLogitsLoss).
+    Source: "GANs in PyTorch: the distribution of Art?" and the DCGAN paper: convolutions with
+    4×4 kernels, stride 2, padding 1 (each halves the size) down to 4×4, BatchNorm on every
+    layer but the first, LeakyReLU(0.2), then one Linear to a logit (train with
+    BCEWithLogitsLoss).
 
         Conv2d(nc, ndf, 4, 2, 1) → LeakyReLU
         [Conv2d(C, 2C, 4, 2, 1, bias=False) → BatchNorm2d → LeakyReLU] × (k − 1)
@@ -171,7 +175,7 @@ def dcgan_discriminator(nc=3, ndf=64, image_size=64, slope=0.2):
 # ----------------------------------------------------------------------------- "Make Your Own GAN"
 @register
 def mnist_mlp_discriminator(variant="fixed"):
-    """MLP discriminator of "Make Your Own GAN" part III (seeds/003): (N, 1, 28, 28) -> (N, 1)
+    """MLP discriminator of "Make Your Own GAN" part III: (N, 1, 28, 28) -> (N, 1)
     probabilities (train with BCELoss).
 
     variant="fixed" (the article's improved network, which avoids mode collapse):
@@ -190,7 +194,7 @@ def mnist_mlp_discriminator(variant="fixed"):
 
 @register
 def mnist_mlp_generator(z_dim=100, variant="fixed"):
-    """MLP generator of "Make Your Own GAN" part III (seeds/003): z (N, 100) -> (N, 1, 28, 28)
+    """MLP generator of "Make Your Own GAN" part III: z (N, 100) -> (N, 1, 28, 28)
     in [0, 1].
 
     variant="fixed":    Linear(100, 500) → LeakyReLU(0.2) → LayerNorm(500) → Linear(500, 784) → Sigmoid
@@ -219,7 +223,7 @@ def knet_hidden_size(size):
 
 @register
 def knet_mlp_generator(z_dim=256, size=58, hidden=None, slope=0.2):
-    """Generator of "Adversarially generated Julia sets" (Knet, seeds/000): z (N, 256) ->
+    """Generator of "Adversarially generated Julia sets" (a Knet.jl blog post): z (N, 256) ->
     (N, 1, size, size) in [0, 1].
 
         Linear(z_dim, h) → LeakyReLU(0.2) → Linear(h, size²) → Sigmoid → Reshape(1, size, size)
@@ -234,7 +238,7 @@ def knet_mlp_generator(z_dim=256, size=58, hidden=None, slope=0.2):
 
 @register
 def knet_mlp_discriminator(size=58, hidden=None, slope=0.2):
-    """Discriminator of the Knet Julia-set GAN (seeds/000): (N, 1, size, size) -> (N, 1)
+    """Discriminator of the Knet Julia-set GAN: (N, 1, size, size) -> (N, 1)
     probabilities (train with BCELoss).
 
         Flatten → Linear(size², h) → LeakyReLU(0.2) → Linear(h, 1) → Sigmoid
@@ -249,7 +253,7 @@ def knet_mlp_discriminator(size=58, hidden=None, slope=0.2):
 # ----------------------------------------------------------------------------- tutorial toys
 @register
 def pattern_discriminator():
-    """Part II of "Make Your Own GAN" (seeds/003): D for the fuzzy 1010 pattern, (N, 4) -> (N, 1).
+    """Part II of "Make Your Own GAN": D for the fuzzy 1010 pattern, (N, 4) -> (N, 1).
 
         Linear(4, 3, bias=False) → Sigmoid → Linear(3, 1, bias=False) → Sigmoid
     """

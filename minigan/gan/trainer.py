@@ -28,7 +28,6 @@ weights to an uninterrupted one, on the CPU and on the same kind of GPU.
 """
 import csv
 import io
-import json
 import math
 import os
 import re
@@ -838,9 +837,3 @@ class GANTrainer:
         np.save(buf, samples.astype(np.float32))
         atomic_write(path, lambda f: f.write(buf.getvalue()))
         return path
-
-
-def describe_config(cfg):
-    """A one-line summary of a TrainConfig for the examples' first lines."""
-    d = cfg if isinstance(cfg, dict) else cfg.to_dict()
-    return json.dumps(d)

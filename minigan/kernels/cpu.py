@@ -1,9 +1,10 @@
 """numba kernels for the CPU: the hot loops that NumPy cannot fuse or spread over cores.
 
-Each kernel has a plain NumPy twin (the ``reference_*`` functions in this package's
-``__init__``, and the math in the layer that calls it); tests/test_kernels.py proves they
-agree. The kernels work on flat 1-D views of arrays that share one memory layout, or on the
-batch-last (C, H, W, N) arrays of im2col.py, and are parallel over elements or channels
+Each kernel has a plain NumPy twin — the math in the layer that calls it, which runs when the
+kernel cannot (``kernels/__init__.py`` returns None then) or the fast paths are off;
+tests/test_kernels.py proves they agree. The kernels work on flat 1-D views of arrays that
+share one memory layout, or on the batch-last (C, H, W, N) arrays of im2col.py, and are
+parallel over elements or channels
 (``prange``), never over a reduction, so results do not depend on the thread count.
 Compiled on first use and cached on disk (``cache=True``).
 """
@@ -141,8 +142,3 @@ def col2im(cols, kh, kw, sh, sw, ph, pw, out):
                         if tw < 0 or tw % sw != 0 or tw // sw >= Wo:
                             continue
                         acc += cols[c, i, j, oh, tw // sw, :]
-
-
-def threads():
-    """Number of threads the kernels use."""
-    return numba.get_num_threads()

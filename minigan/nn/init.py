@@ -15,6 +15,8 @@ import math
 import numpy as np
 
 from ..backend import get_array_module, rng
+from .batchnorm import _BatchNorm
+from .module import Parameter
 
 
 def fan_in_and_fan_out(shape):
@@ -54,7 +56,6 @@ def default_uniform(param, fan_in):
 
 def default_weight_and_bias(weight_shape, bias_size, fan_in, bias=True):
     """New float32 (weight, bias) Parameters with PyTorch's default init; bias None if not ``bias``."""
-    from .module import Parameter  # local import: module.py does not need init
     weight = default_uniform(Parameter(np.empty(weight_shape, dtype=np.float32)), fan_in)
     if not bias:
         return weight, None
@@ -78,7 +79,6 @@ def dcgan_init(module):
     """The DCGAN paper's initialisation, applied to every sub-module of ``module``:
     conv and linear weights ~ N(0, 0.02²), BatchNorm γ ~ N(1, 0.02²), biases (and β) 0.
     Returns ``module``."""
-    from .batchnorm import _BatchNorm  # local import: init is imported by the layers
     for m in module.modules():
         if isinstance(m, _BatchNorm):
             if m.weight is not None:
