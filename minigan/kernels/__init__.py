@@ -1,8 +1,9 @@
 """Fast paths for the hot elementwise chains, im2col/col2im and Adam.
 
 Every function here returns the same numbers as the plain NumPy/CuPy math written in the
-layer that calls it (that math stays in the layer, as the readable reference), and returns
-``None`` when it cannot help — the caller then runs the plain version:
+layer that calls it (that math stays in the layer, as the readable reference). One return
+convention: the result (new arrays, or the arrays it updated in place), or ``None`` when it
+cannot help — the caller then runs the plain version:
 
 * NumPy arrays -> numba kernels (``cpu.py``), parallel over both cores;
 * CuPy arrays  -> CuPy ElementwiseKernels and the CUDA kernels of ``gpu_kernels.cu``
@@ -154,10 +155,10 @@ def batchnorm_backward(dy2, x_hat, gamma, inv_std, dgamma, dbeta):
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_correction2_sqrt,
                 eps, weight_decay):
-    """One fused Adam step in place; returns True when done, False when the caller must."""
+    """One fused Adam step in place; returns ``param``, or None when the caller must."""
     backend = _backend(param, name="adam")
     if backend is None or not all(a.flags.c_contiguous for a in (param, grad, exp_avg, exp_avg_sq)):
-        return False
+        return None
     t = param.dtype.type
     scalars = (t(beta1), t(beta2), t(step_size), t(bias_correction2_sqrt), t(eps), t(weight_decay))
     if backend == "gpu":
@@ -165,7 +166,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_
     else:
         _cpu().adam_update(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
                            exp_avg_sq.reshape(-1), *scalars)
-    return True
+    return param
 
 
 def im2col(x, kernel, stride, padding, out_hw, out):
@@ -203,19 +204,21 @@ def philox_fill(kind, shape, dtype, counter, key):
 def adam_many(params, grads, exp_avgs, exp_avg_sqs, beta1, beta2, step_size, bc2_sqrt, eps,
               weight_decay):
     """One Adam step for all the given parameters in a single GPU launch (the same arithmetic
-    as ``adam_update``); True when done, False when the caller must go parameter by parameter.
-    On the CPU the per-parameter numba kernel is already one pass each, so this is GPU only."""
+    as ``adam_update``); returns ``params``, or None when the caller must go parameter by
+    parameter. On the CPU the per-parameter numba kernel is already one pass each: GPU only."""
     if _backend(params[0], name="adam_many") != "gpu":
-        return False
-    return _gpu().adam_many(params, grads, exp_avgs, exp_avg_sqs, beta1, beta2, step_size,
+        return None
+    done = _gpu().adam_many(params, grads, exp_avgs, exp_avg_sqs, beta1, beta2, step_size,
                             bc2_sqrt, eps, weight_decay)
+    return params if done else None
 
 
 def zero_many(arrays):
-    """Set every array to 0 in one GPU launch; False when the caller must (CPU, or fast paths off)."""
+    """Set every array to 0 in one GPU launch; returns ``arrays``, or None when the caller must
+    (the CPU, or fast paths off)."""
     if not arrays or _backend(arrays[0], name="zero_many") != "gpu":
-        return False
-    return _gpu().zero_many(arrays)
+        return None
+    return arrays if _gpu().zero_many(arrays) else None
 
 
 def bce_with_logits_mean(x, t):

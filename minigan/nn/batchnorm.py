@@ -41,37 +41,46 @@ class _BatchNorm(Module):
 
     def forward(self, x):
         self._check_input(x, self._ranks, 1, self.num_features)
-        xp = get_array_module(x)
         x_t = batch_last(x)                                   # (C, ..., N)
         x2 = x_t.reshape(self.num_features, -1)               # (C, M); copies only if strided
-        m = x2.shape[1]
         use_batch_stats = self.training or not self.track_running_stats
-        fast = None
-        if use_batch_stats:
-            if m < 2:
-                raise ValueError(f"{type(self).__name__}: training needs more than 1 value per "
-                                 f"channel, got input shape {tuple(x.shape)}")
-            update_running = self.training and self.track_running_stats
-            running_done = False
-            if self.affine:   # numba / CUDA: one pass per channel for all of the lines below
-                running = ((self.running_mean, self.running_var, self.momentum)
-                           if update_running and self.momentum is not None else None)
-                fast = kernels.batchnorm_forward(x2, self.weight.data, self.bias.data, self.eps, running)
-            if fast is not None:
-                y, x_hat, mean, var, inv_std, running_done = fast
-            else:
-                mean = x2.mean(axis=1)
-                var = x2.var(axis=1)
-            if update_running:
-                self._update_running_stats(mean, var, m, values_done=running_done)
-        else:
-            mean, var = self.running_mean, self.running_var
-        if fast is None:
-            inv_std = 1 / xp.sqrt(var + self.eps)
-            x_hat = (x2 - mean[:, None]) * inv_std[:, None]
-            y = x_hat * self.weight.data[:, None] + self.bias.data[:, None] if self.affine else x_hat
+        if use_batch_stats and x2.shape[1] < 2:
+            raise ValueError(f"{type(self).__name__}: training needs more than 1 value per "
+                             f"channel, got input shape {tuple(x.shape)}")
+        fast = self._fused_forward(x2) if use_batch_stats else None   # numba / CUDA
+        y, x_hat, inv_std = fast if fast is not None else self._plain_forward(x2, use_batch_stats)
         self._cache = (x_hat, inv_std, use_batch_stats, x.shape)
         return batch_first(y.reshape(x_t.shape))
+
+    def _plain_forward(self, x2, use_batch_stats):
+        """The math on (C, M) rows: statistics, normalisation, affine map -> (y, x̂, 1/√(σ²+ε))."""
+        xp = get_array_module(x2)
+        if use_batch_stats:
+            mean, var = x2.mean(axis=1), x2.var(axis=1)           # var: biased, 1/M
+            if self.training and self.track_running_stats:
+                self._update_running_stats(mean, var, x2.shape[1])
+        else:
+            mean, var = self.running_mean, self.running_var
+        inv_std = 1 / xp.sqrt(var + self.eps)
+        x_hat = (x2 - mean[:, None]) * inv_std[:, None]
+        y = x_hat * self.weight.data[:, None] + self.bias.data[:, None] if self.affine else x_hat
+        return y, x_hat, inv_std
+
+    def _fused_forward(self, x2):
+        """:meth:`_plain_forward` with batch statistics in one kernel pass per channel (numba on
+        the CPU, CUDA on the GPU, which also moves the running estimates), or None."""
+        if not self.affine:
+            return None
+        update = self.training and self.track_running_stats
+        running = ((self.running_mean, self.running_var, self.momentum)
+                   if update and self.momentum is not None else None)
+        fast = kernels.batchnorm_forward(x2, self.weight.data, self.bias.data, self.eps, running)
+        if fast is None:
+            return None
+        y, x_hat, mean, var, inv_std, running_done = fast
+        if update:
+            self._update_running_stats(mean, var, x2.shape[1], values_done=running_done)
+        return y, x_hat, inv_std
 
     def _update_running_stats(self, mean, var, m, values_done=False):
         """Count the batch and move the running estimates (unless the fused GPU kernel already
@@ -110,6 +119,32 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+def batchnorm_backward_steps(dy, x_hat, inv_std, gamma):
+    """Training-mode dL/dx node by node, for (C, M) rows — the derivation of the closed form
+    that ``_BatchNorm.backward`` uses (and tests/test_nn_module.py checks they agree).
+
+    Forward graph per channel (M values):  d = x − μ,  μ = mean(x),  v = mean(d²),
+    s = (v + ε)^(−1/2),  x̂ = d·s,  y = γ·x̂ + β.  Going back through it:
+        dx̂ = dy·γ
+        ds = Σ dx̂·d                 (x̂ = d·s)
+        dv = ds · (−½)(v + ε)^(−3/2) = ds · (−½)·s³
+        dd = dx̂·s + dv·2d/M          (d enters x̂ directly and v through d²)
+        dμ = −Σ dd                   (d = x − μ)
+        dx = dd + dμ/M
+    Substituting d = x̂/s and collecting terms gives the closed form
+        dx = s·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)).
+    """
+    M = dy.shape[1]
+    s = inv_std[:, None]
+    d = x_hat / s                                   # x − μ
+    dx_hat = dy * gamma[:, None]
+    ds = (dx_hat * d).sum(axis=1, keepdims=True)
+    dv = ds * -0.5 * s ** 3
+    dd = dx_hat * s + dv * 2 * d / M
+    dmu = -dd.sum(axis=1, keepdims=True)
+    return dd + dmu / M
 
 
 class BatchNorm1d(_BatchNorm):

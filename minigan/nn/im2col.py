@@ -11,10 +11,12 @@ Shapes use minigan's batch-last layout (see layout.py): images are (C, H, W, N).
 
 A convolution is then ``W (Cout, C·kh·kw) @ im2col(x)``; its input gradient is
 ``col2im(W.T @ dy)``. A transposed convolution is the same two steps in the other order
-(conv_transpose.py). im2col copies a strided *view* of the padded input once; col2im loops
-over the kh·kw kernel offsets and adds one strided slab per offset — no Python loop over
-the batch or the pixels, and no ``np.add.at`` (whose scattered adds are ~5x slower here).
-Both run unchanged on CuPy.
+(conv_transpose.py). im2col copies a strided *view* of the padded input once
+(:func:`im2col_by_offsets` builds the same columns with one slice per kernel offset, the way
+im2col is usually first explained); col2im loops over the kh·kw kernel offsets and adds one
+strided slab per offset — no Python loop over the batch or the pixels, and no ``np.add.at``
+(whose scattered adds are ~5x slower here). Both run unchanged on CuPy; the fast paths
+(kernels/) do each in one pass.
 """
 from .. import kernels
 from ..backend import get_array_module
@@ -93,6 +95,27 @@ def im2col(x, kernel, stride, padding, out_hw, workspace=None, name="columns"):
     windows = xp.lib.stride_tricks.as_strided(
         padded, shape=(C, kh, kw, Ho, Wo, N), strides=(sc, shh, sww, sh * shh, sw * sww, sn))
     columns[...] = windows
+    return columns.reshape(C * kh * kw, Ho * Wo * N)
+
+
+def im2col_by_offsets(x, kernel, stride, padding, out_hw):
+    """The same columns, written the way one first explains im2col (as Chainer's ``im2col_cpu``
+    and "Deep Learning from Scratch" do): for each kernel offset (i, j), the pixels that offset
+    sees at every window position form one strided slice of the padded image,
+
+        columns[c, i, j, oh, ow, n] = x_padded[c, i + oh·sh, j + ow·sw, n].
+
+    kh·kw slice copies; :func:`im2col` makes the same array with one copy of a strided view
+    (tests check they are equal). Returns (C·kh·kw, Ho·Wo·N)."""
+    xp = get_array_module(x)
+    C, H, W, N = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = kernel, stride, padding, out_hw
+    padded = xp.zeros((C, H + 2 * ph, W + 2 * pw, N), dtype=x.dtype)
+    padded[:, ph:ph + H, pw:pw + W, :] = x
+    columns = xp.empty((C, kh, kw, Ho, Wo, N), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            columns[:, i, j] = padded[:, i:i + sh * Ho:sh, j:j + sw * Wo:sw, :]
     return columns.reshape(C * kh * kw, Ho * Wo * N)
 
 

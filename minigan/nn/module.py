@@ -103,7 +103,7 @@ class Module:
 
     def zero_grad(self):
         params = self.parameters()
-        if params and kernels.zero_many([p.grad for p in params]):   # GPU: one launch for all
+        if params and kernels.zero_many([p.grad for p in params]) is not None:   # GPU: one launch
             return
         for p in params:
             p.grad[...] = 0

@@ -37,7 +37,7 @@ class Adam(Optimizer):
         if all(s["step"] == t for s in states) and kernels.adam_many(   # GPU: one launch for all
                 [p.data for p in self.params], [p.grad for p in self.params],
                 [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], beta1, beta2,
-                lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps, wd):
+                lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps, wd) is not None:
             return
         for p, state in zip(self.params, states):
             xp = get_array_module(p.data)
@@ -46,7 +46,7 @@ class Adam(Optimizer):
             step_size = lr / (1 - beta1 ** t)
             bias_correction2_sqrt = math.sqrt(1 - beta2 ** t)
             if kernels.adam_update(p.data, p.grad, m, v, beta1, beta2, step_size,
-                                   bias_correction2_sqrt, eps, wd):
+                                   bias_correction2_sqrt, eps, wd) is not None:
                 continue                      # done by one fused kernel; the math is below
             g = p.grad + wd * p.data if wd else p.grad
             m *= beta1

@@ -30,7 +30,7 @@ class Optimizer:
         self.param_groups[0]["lr"] = value
 
     def zero_grad(self):
-        if kernels.zero_many([p.grad for p in self.params]):   # GPU: one launch for all
+        if kernels.zero_many([p.grad for p in self.params]) is not None:   # GPU: one launch
             return
         for p in self.params:
             p.grad[...] = 0
