@@ -15,6 +15,8 @@ import sys
 
 import numpy as np
 
+from .philox import PhiloxGenerator
+
 DEVICES = ("cpu", "cuda")
 
 _cupy = None          # the cupy module once imported
@@ -91,7 +93,6 @@ def _new_generator(device, seed_value):
     check_device(device)
     if device == "cpu":
         return np.random.default_rng(seed_value)
-    from .philox import PhiloxGenerator
     return PhiloxGenerator(seed_value, device="cuda")
 
 

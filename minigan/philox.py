@@ -125,7 +125,7 @@ class PhiloxGenerator:
         counter = self.counter
         self.counter += blocks_used(n, dtype, kind)
         if self.device == "cuda":
-            from . import kernels
+            from . import kernels     # here: kernels imports backend, which imports this module
             return kernels.philox_fill(kind, shape, dtype, counter, self.key)
         return (uniform if kind == "uniform" else normal)(n, counter, self.key, dtype).reshape(shape)
 

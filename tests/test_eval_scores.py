@@ -129,15 +129,16 @@ def test_a_damaged_shipped_network_is_an_error(monkeypatch, tmp_path):
 
 
 def test_retraining_is_explicit_and_non_standard(monkeypatch, tmp_path):
+    import shutil
+    from minigan.eval import evaluator
     calls = []
-    monkeypatch.setattr(T, "train_and_cache",
+    monkeypatch.setattr(evaluator, "train_and_cache",
                         lambda **kw: calls.append(kw) or C.read_classifier(C.SHIPPED_CLASSIFIER))
     path = str(tmp_path / "mine.npz")
-    import shutil
     shutil.copy(C.SHIPPED_CLASSIFIER, path)          # what the stand-in "trained"
-    model, meta = C.load_classifier(path, retrain=True, verbose=False, epochs=1)
+    ev = Evaluator.load(path, retrain=True, verbose=False, epochs=1)
     assert calls and calls[0]["path"] == path and calls[0]["epochs"] == 1
-    assert meta["path"] == path
+    assert ev.meta["path"] == path
 
 
 def _small_digits(digits):

@@ -35,6 +35,8 @@ import sys
 
 import numpy as np
 
+from .images import save_grayscale_pngs, to_uint8
+
 __all__ = ["julia_images", "julia_c_values", "julia_axes", "scale_julia",
            "render_heatmap_grid", "save_julia_pngs", "MAX_ITER", "INTERIOR", "BACKENDS"]
 
@@ -363,7 +365,6 @@ def save_julia_pngs(folder, n=None, size=58, c=None, seed=None, variant="varied"
     """Compute ``n`` Julia images and write them as 8-bit grayscale PNGs
     ``folder/{prefix}_{i:05d}.png`` (pixel = scale_julia(counts, mode, (0, 1)) * 255, rounded;
     mode="linear" stores the counts themselves). Returns the list of paths."""
-    from .images import save_grayscale_pngs, to_uint8
 
     counts = julia_images(n=n, size=size, c=c, seed=seed,
                           variant=variant, radius=radius, backend=backend)

@@ -20,38 +20,10 @@ adds the numbers to every epoch line and to metrics.csv, and draws eval_metrics.
 from .classifier import (SHIPPED_CLASSIFIER, SHIPPED_SHA256, MNISTClassifier,
                          default_classifier_path, describe_classifier, load_classifier,
                          prepare_images, read_classifier, save_classifier)
+from .evaluator import Evaluator
 from .metrics import (COVERAGE_MIN_SHARE, DigitScores, class_histogram, classes_covered,
                       feature_statistics, frechet_distance, inception_score, kl_from_uniform,
                       mean_confidence, score_predictions, sqrtm_psd)
-
-
-class Evaluator:
-    """A classifier plus the feature statistics of real training digits; scores batches.
-
-    ``Evaluator.load()`` uses the standard network shipped with minigan; ``load(path)`` the
-    weights in a file (only read); ``load(retrain=True)`` trains a new one (non-standard).
-    ``Evaluator(model, ref_mu, ref_sigma)`` wraps any trained MNISTClassifier.
-    """
-
-    def __init__(self, classifier, ref_mu, ref_sigma, meta=None):
-        self.classifier = classifier.eval()
-        self.ref_mu, self.ref_sigma = ref_mu, ref_sigma
-        self.meta = dict(meta or {})
-
-    @classmethod
-    def load(cls, path=None, device="cpu", retrain=False, verbose=True, **train_kw):
-        model, meta = load_classifier(path, device, retrain, verbose, **train_kw)
-        return cls(model, meta["ref_mu"], meta["ref_sigma"], meta)
-
-    def describe(self):
-        """Which network scores: the standard one, or a named non-standard file."""
-        return describe_classifier(self.meta)
-
-    def score(self, images, value_range="tanh", batch_size=500, min_share=COVERAGE_MIN_SHARE):
-        """DigitScores for ``images`` — (N, 28, 28) or (N, 1, 28, 28); uint8 0..255, or float
-        in ``value_range`` "tanh" ([-1, 1], minigan's generators) or "unit" ([0, 1])."""
-        probs, features = self.classifier.predict(images, value_range, batch_size)
-        return score_predictions(probs, features, self.ref_mu, self.ref_sigma, min_share)
 
 
 __all__ = ["Evaluator", "DigitScores", "MNISTClassifier", "load_classifier", "read_classifier",

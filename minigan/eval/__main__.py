@@ -20,7 +20,10 @@ import sys
 
 import numpy as np
 
-from ..backend import asnumpy, to_device
+from ..backend import asnumpy, cuda_available, to_device
+from ..gan.checkpoint import CheckpointError, load_checkpoint, subdict
+from ..gan.models import build_model
+from .evaluator import Evaluator
 
 
 class UsageError(Exception):
@@ -30,8 +33,6 @@ class UsageError(Exception):
 def generate_from_checkpoint(path, n, seed=0, device="cpu", batch_size=250):
     """(samples float32 (n, C, H, W), value range (lo, hi), description) from a minigan GAN
     checkpoint, its generator rebuilt from the checkpoint's configuration."""
-    from ..gan.checkpoint import CheckpointError, load_checkpoint, subdict
-    from ..gan.models import build_model
     try:
         arrays, meta = load_checkpoint(path)
     except CheckpointError as e:
@@ -87,7 +88,6 @@ def main(argv=None):
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = p.parse_args(argv)
     if args.device == "auto":
-        from ..backend import cuda_available
         args.device = "cuda" if cuda_available() else "cpu"
     if args.value_range not in (None, "tanh", "unit"):
         p.error(f"--value-range must be tanh or unit, got {args.value_range!r}")
@@ -96,7 +96,6 @@ def main(argv=None):
     try:
         if not os.path.isfile(args.path):
             raise UsageError(f"{args.path}: no such file")
-        from . import Evaluator
         try:
             evaluator = Evaluator.load(args.classifier, device=args.device, retrain=args.retrain,
                                        verbose=not args.json)

@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import nn
 from ..backend import asnumpy, to_device
+from ..data import default_data_dir
 from ..nn.cross_entropy import softmax
 
 ARCHITECTURE = "lenet-16-32-128-v1"  # stored in the cache; a mismatch means "retrain"
@@ -133,7 +134,6 @@ def default_classifier_path():
     $XDG_CACHE_HOME/minigan, else ~/.cache/minigan)."""
     root = os.environ.get("MINIGAN_CACHE")
     if not root:
-        from ..data import default_data_dir
         root = default_data_dir()
     return os.path.join(os.path.expanduser(root), "classifier", "mnist_cnn.npz")
 
@@ -181,38 +181,30 @@ def file_sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-def load_classifier(path=None, device="cpu", retrain=False, verbose=True, **train_kw):
-    """(model, meta) of the evaluation classifier.
+def load_classifier(path=None, device="cpu"):
+    """(model, meta) of the evaluation classifier, read from ``path`` — by default the
+    standard network shipped with minigan (checked against SHIPPED_SHA256). The file is only
+    read: a missing one is an error, never created. ``meta`` says which weights these are
+    (:func:`identify_classifier`)."""
+    if path is None:
+        path = SHIPPED_CLASSIFIER
+        if not os.path.isfile(path) or file_sha256(path) != SHIPPED_SHA256:
+            raise FileNotFoundError(f"the standard classifier {path} is missing or damaged "
+                                    f"(checksum mismatch): reinstall minigan")
+    elif not os.path.isfile(path):
+        raise FileNotFoundError(f"no classifier weights at {path} (omit the path to use the "
+                                f"standard network shipped with minigan)")
+    model, meta = read_classifier(path, device)
+    return model, identify_classifier(meta, path)
 
-    * default: the standard network shipped with minigan (checked against SHIPPED_SHA256);
-    * ``path``: the weights in that file, which is only read (an error if it is missing);
-    * ``retrain=True``: trains a new network (``train_kw`` go to ``train_and_cache``) and
-      saves it at ``path`` or the per-user cache.
-    ``meta["standard"]`` says whether the weights are the shipped ones, ``meta["sha256"]``
-    names them and ``meta["path"]`` says where they came from.
-    """
-    if retrain:
-        from .train_classifier import train_and_cache
-        path = path or default_classifier_path()
-        if verbose:
-            print(f"minigan.eval: training a new classifier into {path} (~1-2 min); its "
-                  f"Fréchet distances are not comparable with the standard network's")
-        model, meta = train_and_cache(path=path, device=device, verbose=verbose, **train_kw)
-        model.eval()
-    else:
-        if path is None:
-            path = SHIPPED_CLASSIFIER
-            if not os.path.isfile(path) or file_sha256(path) != SHIPPED_SHA256:
-                raise FileNotFoundError(f"the standard classifier {path} is missing or damaged "
-                                        f"(checksum mismatch): reinstall minigan")
-        elif not os.path.isfile(path):
-            raise FileNotFoundError(f"no classifier weights at {path} (omit the path to use the "
-                                    f"standard network shipped with minigan)")
-        model, meta = read_classifier(path, device)
+
+def identify_classifier(meta, path):
+    """``meta`` plus ``sha256`` and ``path`` of the weights file, and ``standard``: whether they
+    are the network shipped with minigan."""
     meta["sha256"] = file_sha256(path)
     meta["standard"] = meta["sha256"] == SHIPPED_SHA256
     meta["path"] = path
-    return model, meta
+    return meta
 
 
 def describe_classifier(meta):
@@ -228,5 +220,6 @@ def describe_classifier(meta):
 
 __all__ = ["MNISTClassifier", "prepare_images", "default_classifier_path", "save_classifier",
            "read_classifier", "load_classifier", "describe_classifier", "file_sha256",
+           "identify_classifier",
            "ARCHITECTURE", "FEATURE_DIM", "NUM_CLASSES", "VALUE_RANGES", "value_bounds",
            "SHIPPED_CLASSIFIER", "SHIPPED_SHA256"]

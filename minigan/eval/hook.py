@@ -22,6 +22,8 @@ import time
 
 import numpy as np
 
+from .evaluator import Evaluator
+
 EVAL_PNG = "eval_metrics.png"
 DEFAULT_SAMPLES = 1000
 
@@ -47,7 +49,6 @@ class EpochMetrics:
 
     def _load(self):
         if self.evaluator is None:
-            from . import Evaluator
             self.evaluator = Evaluator.load(verbose=True)
         return self.evaluator
 

@@ -23,7 +23,8 @@ import warnings
 import numpy as np
 
 from .. import nn, optim
-from ..backend import fixed_rng, to_device
+from ..backend import cuda_available, fixed_rng, to_device
+from ..data import MNISTFallbackWarning, load_mnist
 from .classifier import MNISTClassifier, default_classifier_path, prepare_images, save_classifier
 from .metrics import feature_statistics, score_predictions
 
@@ -105,7 +106,6 @@ def reference_statistics(model, images):
 def load_digits(data_dir=None):
     """(train images, train labels, test images, test labels, data kind) from load_mnist;
     kind is "full" or "offline-5k"."""
-    from ..data import MNISTFallbackWarning, load_mnist
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MNISTFallbackWarning)   # reported below instead
         xtr, ytr, src = load_mnist("train", root=data_dir, return_source=True, progress=True)
@@ -165,7 +165,6 @@ def main(argv=None):
     args = p.parse_args(argv)
     device = args.device
     if device == "auto":
-        from ..backend import cuda_available
         device = "cuda" if cuda_available() else "cpu"
     _, meta = train_and_cache(path=args.out, device=device, epochs=args.epochs,
                               data_dir=args.data_dir, seed=args.seed, batch_size=args.batch_size,

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from ..backend import cuda_available
 from .checkpoint import CheckpointError, read_meta
+from ..backend import seed as seed_minigan
+from .models import build_model
 from .trainer import (CHECKPOINT, LATEST_GRID, LOSSES_PNG, METRICS, PROGRESS_GIF, TrainConfig,
                       TrainingDiverged)
 
@@ -271,8 +273,6 @@ def begin(parser, argv, example, resumable=()):
 
 def build_models(run_config, seed):
     """Seed minigan, then build (G, D) from the builder specs in ``run_config``."""
-    from .. import seed as seed_minigan
-    from .models import build_model
     seed_minigan(seed)
     return build_model(run_config["generator"]), build_model(run_config["discriminator"])
 
