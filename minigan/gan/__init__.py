@@ -6,7 +6,9 @@
     trainer.fit()                      # grids, losses.png, metrics.csv, progress.gif, checkpoint
 
 models      builders for the tutorials' GANs (registered by name, rebuilt from checkpoints)
-trainer     GANTrainer / TrainConfig: alternating D and G steps, logging, health, resume
+trainer     GANTrainer: alternating D and G steps, logging, health, resume — split into
+            steps (the D and G steps as plain functions), config (TrainConfig), metrics_log,
+            grids (sampling and grids), run_state (checkpoints), progress (console)
 checkpoint  one atomic .npz per checkpoint (arrays + JSON), no pickle
 health      warnings a learner can act on (D wins, G loss explodes, mode collapse)
 sampling    grids, slerp latent interpolation, sample diversity

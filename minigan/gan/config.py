@@ -1,0 +1,72 @@
+"""TrainConfig: the hyper-parameters of a GAN run, saved in every checkpoint."""
+from dataclasses import asdict, dataclass, fields
+
+LOSSES = ("bce_logits", "bce", "mse")
+NOISES = ("normal", "uniform", "ones")
+
+
+@dataclass
+class TrainConfig:
+    """Hyper-parameters of a GAN run (saved in every checkpoint).
+
+    z_dim / noise: the generator's input, ``normal`` N(0, 1), ``uniform`` U[0, 1) or ``ones``.
+    batch_size; epochs (total); max_steps (total; None = no limit); steps_per_epoch (None: data
+    size // batch_size; required when real data come from a sampler function).
+    loss: ``bce_logits`` (D outputs logits), ``bce`` (D outputs probabilities) or ``mse``.
+    optimizer ``adam`` or ``sgd``; lr_g, lr_d, betas_g, betas_d (betas: Adam only).
+    real_label / fake_label: (low, high) — each target drawn uniformly from it per sample
+    (low == high: hard labels); flip_prob: chance per sample that real and fake targets swap.
+    sample_every / checkpoint_every: steps between extra grids / checkpoints (0: epoch ends).
+    log_every: steps per metrics row (its numbers are means over those steps).
+    n_fixed: fixed-noise samples in each grid; grid_nrow: images per grid row.
+    diversity_every: steps between diversity checks (0: about 4 per epoch).
+    health_patience: steps a failure condition must last before it is reported.
+    """
+    z_dim: int = 100
+    noise: str = "normal"
+    batch_size: int = 64
+    epochs: int = 25
+    max_steps: int = None
+    steps_per_epoch: int = None
+    loss: str = "bce_logits"
+    optimizer: str = "adam"
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    betas_g: tuple = (0.5, 0.999)
+    betas_d: tuple = (0.5, 0.999)
+    real_label: tuple = (1.0, 1.0)
+    fake_label: tuple = (0.0, 0.0)
+    flip_prob: float = 0.0
+    seed: int = 0
+    sample_every: int = 0
+    checkpoint_every: int = 0
+    log_every: int = 1
+    n_fixed: int = 64
+    grid_nrow: int = None
+    diversity_every: int = 0
+    health_patience: int = 100
+
+    def __post_init__(self):
+        for name in ("betas_g", "betas_d", "real_label", "fake_label"):
+            setattr(self, name, tuple(float(v) for v in getattr(self, name)))
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.noise not in NOISES:
+            raise ValueError(f"noise must be one of {NOISES}, got {self.noise!r}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        for name in ("batch_size", "epochs", "z_dim", "log_every", "n_fixed"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1 (or None), got {self.max_steps}")
+        if not 0.0 <= self.flip_prob <= 1.0:
+            raise ValueError(f"flip_prob must be in [0, 1], got {self.flip_prob}")
+
+    def to_dict(self):
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, d):
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})

@@ -1,0 +1,82 @@
+"""The trainer's metrics log: accumulated step numbers, rows of metrics.csv, losses.png."""
+import csv
+import io
+import os
+
+from .checkpoint import atomic_write
+from .plots import plot_losses
+
+METRICS = "metrics.csv"
+LOSSES_PNG = "losses.png"
+CSV_COLUMNS = ["kind", "epoch", "step", "time", "images_per_s", "loss_D", "loss_G", "D_x",
+               "D_G_z", "diversity", "epoch_time"]
+
+
+class MetricsLog:
+    """GANTrainer's part that keeps ``history`` (rows: dicts) and writes it out."""
+
+    @staticmethod
+    def _new_acc():
+        return {"n": 0, "loss_D": 0.0, "loss_G": 0.0, "D_x": 0.0, "D_G_z": 0.0, "seconds": 0.0,
+                "images": 0}
+
+    def write_metrics(self):
+        """Rewrite metrics.csv from the history (atomically): the fixed columns, then any extra
+        keys (epoch metrics, step callbacks) in order of first appearance."""
+        if self.out_dir is None:
+            return None
+        cols = list(CSV_COLUMNS)
+        for row in self.history:
+            cols += [k for k in row if k not in cols]
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+        w.writeheader()
+        for row in self.history:
+            w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+        data = buf.getvalue().encode()
+        return atomic_write(self.path(METRICS), lambda f: f.write(data))
+
+    def _read_metrics(self):
+        """Rows of an existing metrics.csv up to the current step (for resume)."""
+        path = self.path(METRICS)
+        if path is None or not os.path.isfile(path):
+            return []
+        rows = []
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                row = {}
+                for k, v in r.items():
+                    if v in ("", None):
+                        continue
+                    if k == "kind":
+                        row[k] = v
+                    elif k in ("epoch", "step"):
+                        row[k] = int(float(v))
+                    else:
+                        try:
+                            row[k] = float(v)
+                        except ValueError:
+                            row[k] = v
+                if row.get("step", 0) <= self.step:
+                    rows.append(row)
+        return rows
+
+    def plot(self):
+        """losses.png from the step rows."""
+        if self.out_dir is None:
+            return None
+        steps = [r for r in self.history if r.get("kind") == "step"]
+        if not steps:
+            return None
+        epochs = [r for r in self.history if r.get("kind") == "epoch"]
+        title = self.run_config.get("title")
+        return plot_losses(steps, self.path(LOSSES_PNG), title=title, epoch_rows=epochs)
+
+    def _row(self, kind, acc):
+        n = max(acc["n"], 1)
+        row = {"kind": kind, "epoch": (self.step - 1) // self.steps_per_epoch + 1, "step": self.step,
+               "time": round(self.elapsed, 3),
+               "images_per_s": round(acc["images"] / acc["seconds"], 2) if acc["seconds"] > 0 else "",
+               "loss_D": acc["loss_D"] / n, "loss_G": acc["loss_G"] / n,
+               "D_x": acc["D_x"] / n, "D_G_z": acc["D_G_z"] / n}
+        return row

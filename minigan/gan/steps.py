@@ -1,0 +1,71 @@
+"""The two halves of a GAN training step, as plain functions (GANTrainer calls them).
+
+    D step:  D.zero_grad()
+             loss_real = ℓ(D(x), t_real);    D.backward(∂loss_real/∂D(x))      (grads add up)
+             loss_fake = ℓ(D(fake), t_fake); D.backward(∂loss_fake/∂D(fake))   (fake is "detached":
+             optD.step()                                                  no gradient flows to G)
+    G step:  G.zero_grad(); D.zero_grad()
+             loss_G = ℓ(D(fake), 1)         # non-saturating: G maximises log D(G(z))
+             d_fake = D.backward(∂loss_G/∂D(fake))      # the gradient w.r.t. the fake images
+             G.backward(d_fake); optG.step()            # uses the caches of the one G(z) before
+
+A loss that is NaN or infinite raises :class:`NonFiniteLossError` before the optimizer step
+that would use it.
+"""
+import math
+
+from .. import nn
+from ..backend import get_array_module
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite inside a step (raised before any optimizer step on it)."""
+
+    def __init__(self, name, value):
+        super().__init__(f"{name} is {value}")
+        self.name, self.value = name, value
+
+
+def mean_probability(out, loss_name):
+    """Mean of D's output as a probability (the sigmoid of logits for bce_logits)."""
+    xp = get_array_module(out)
+    if loss_name == "bce_logits":
+        return float(xp.mean(nn.activation.sigmoid(out)))
+    return float(xp.mean(out))
+
+
+def finite(name, value):
+    """``value``, or NonFiniteLossError if it is NaN or infinite."""
+    if not math.isfinite(value):
+        raise NonFiniteLossError(name, value)
+    return value
+
+
+def discriminator_step(D, opt_d, loss, loss_name, real, fake, t_real, t_fake):
+    """D.zero_grad(); backward on the real batch, then on the fake batch; optD.step().
+    Returns loss_D, D(x) and D(G(z)) (mean probabilities)."""
+    opt_d.zero_grad()
+    out_real = D(real)
+    loss_real = loss(out_real, t_real.reshape(out_real.shape))
+    D_x = mean_probability(out_real, loss_name)
+    D.backward(loss.backward(), need_input_grad=False)
+    out_fake = D(fake)
+    loss_fake = loss(out_fake, t_fake.reshape(out_fake.shape))
+    D_G_z = mean_probability(out_fake, loss_name)
+    D.backward(loss.backward(), need_input_grad=False)     # fake is detached for D
+    loss_D = finite("loss_D", loss_real + loss_fake)
+    opt_d.step()
+    return {"loss_D": loss_D, "D_x": D_x, "D_G_z": D_G_z}
+
+
+def generator_step(G, D, opt_g, loss, fake):
+    """Non-saturating G step: loss ℓ(D(fake), 1), gradient through D into G."""
+    opt_g.zero_grad()
+    D.zero_grad()
+    out = D(fake)
+    xp = get_array_module(out)
+    loss_G = finite("loss_G", loss(out, xp.ones_like(out)))
+    d_fake = D.backward(loss.backward())
+    G.backward(d_fake, need_input_grad=False)
+    opt_g.step()
+    return {"loss_G": loss_G}
