@@ -44,9 +44,10 @@ class ExampleParser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
-    def add(self, *flags, default=None, **kw):
-        """add_argument whose default is filled in after parsing (so ``given`` is exact)."""
-        action = self.add_argument(*flags, default=None, **kw)
+    def add(self, *flags, default=None, group=None, **kw):
+        """add_argument (to ``group`` if given) whose default is filled in after parsing (so
+        ``given`` is exact)."""
+        action = (group or self).add_argument(*flags, default=None, **kw)
         self.example_defaults[action.dest] = default
         if default is not None and "help" in kw and kw["help"] is not argparse.SUPPRESS:
             action.help = kw["help"] + f" (default: {default})"
@@ -112,42 +113,29 @@ def common_parser(description, *, epochs, batch_size, out, seed=0, sample_every=
     """The fixed command line of every example, with that example's defaults."""
     p = ExampleParser(description=description)
     g = p.add_argument_group("common options")
-    g.add_argument("--epochs", type=positive_int, default=None, metavar="N",
-                   help=f"total number of epochs to train (default: {epochs})")
-    p.example_defaults["epochs"] = epochs
-    g.add_argument("--max-steps", type=positive_int, default=None, metavar="N",
-                   help="stop after this many steps in total (counting steps before a resume)")
-    p.example_defaults["max_steps"] = None
-    g.add_argument("--batch-size", type=positive_int, default=None, metavar="N",
-                   help=f"samples per batch (default: {batch_size})")
-    p.example_defaults["batch_size"] = batch_size
-    g.add_argument("--device", choices=["cpu", "cuda", "auto"], default=None,
-                   help="cpu (NumPy), cuda (CuPy) or auto: cuda when a GPU is there "
-                        "(default: auto)")
-    p.example_defaults["device"] = "auto"
-    g.add_argument("--seed", type=int, default=None, metavar="N", help=f"random seed (default: {seed})")
-    p.example_defaults["seed"] = seed
-    g.add_argument("--out", default=None, metavar="DIR",
-                   help=f"folder for images, plots, metrics and the checkpoint (default: {out})")
-    p.example_defaults["out"] = out
+    p.add("--epochs", group=g, type=positive_int, default=epochs, metavar="N",
+          help="total number of epochs to train")
+    p.add("--max-steps", group=g, type=positive_int, metavar="N",
+          help="stop after this many steps in total (counting steps before a resume)")
+    p.add("--batch-size", group=g, type=positive_int, default=batch_size, metavar="N",
+          help="samples per batch")
+    p.add("--device", group=g, choices=["cpu", "cuda", "auto"], default="auto",
+          help="cpu (NumPy), cuda (CuPy) or auto: cuda when a GPU is there")
+    p.add("--seed", group=g, type=int, default=seed, metavar="N", help="random seed")
+    p.add("--out", group=g, default=out, metavar="DIR",
+          help="folder for images, plots, metrics and the checkpoint")
     g.add_argument("--resume", action="store_true",
                    help="continue the run whose checkpoint is in --out (its settings are kept; "
                         "--epochs and --max-steps may be raised)")
-    g.add_argument("--export-samples", type=nonneg_int, default=None, metavar="N",
-                   help="after training, write N samples of the generator to OUT/samples.npy "
-                        "(float32, (N, C, H, W), in the generator's output range)")
-    p.example_defaults["export_samples"] = 0
-    g.add_argument("--sample-every", type=nonneg_int, default=None, metavar="N",
-                   help=f"also save a sample grid every N steps; 0: only at epoch ends "
-                        f"(default: {sample_every})")
-    p.example_defaults["sample_every"] = sample_every
-    g.add_argument("--checkpoint-every", type=nonneg_int, default=None, metavar="N",
-                   help=f"also save the checkpoint every N steps; 0: at epoch ends and at the end "
-                        f"(default: {checkpoint_every})")
-    p.example_defaults["checkpoint_every"] = checkpoint_every
-    g.add_argument("--log-every", type=positive_int, default=None, metavar="N",
-                   help=f"steps per row of metrics.csv (default: {log_every})")
-    p.example_defaults["log_every"] = log_every
+    p.add("--export-samples", group=g, type=nonneg_int, default=0, metavar="N",
+          help="after training, write N samples of the generator to OUT/samples.npy "
+               "(float32, (N, C, H, W), in the generator's output range)")
+    p.add("--sample-every", group=g, type=nonneg_int, default=sample_every, metavar="N",
+          help="also save a sample grid every N steps; 0: only at epoch ends")
+    p.add("--checkpoint-every", group=g, type=nonneg_int, default=checkpoint_every, metavar="N",
+          help="also save the checkpoint every N steps; 0: at epoch ends and at the end")
+    p.add("--log-every", group=g, type=positive_int, default=log_every, metavar="N",
+          help="steps per row of metrics.csv")
     g.add_argument("--quiet", action="store_true", help="no progress bar or step lines")
     return p
 
