@@ -64,6 +64,8 @@ def gradcheck(fn, x, target=None, eps=1e-4, tolerance=1e-5, max_elements=200, se
     identically at every evaluation (a fixed-seed generator during each forward).
     Returns a :class:`GradcheckReport`.
     """
+    if not (isinstance(eps, (int, float)) and eps > 0 and np.isfinite(eps)):
+        raise ValueError(f"gradcheck: eps (the finite-difference step) must be > 0, got {eps!r}")
     xp = get_array_module(x)
     is_module = isinstance(fn, Module)
     if is_module and fn.dtype not in (None, np.float64):

@@ -1,7 +1,7 @@
 """Conv2d: cross-correlation of NCHW images with a (Cout, Cin, kh, kw) kernel, via im2col."""
 from ..backend import get_array_module
 from . import init
-from .im2col import Workspace, checked_output_size, col2im, im2col, pair
+from .im2col import Workspace, checked_output_size, col2im, im2col, pair, positive_count
 from .layout import batch_first, batch_last, contiguous_batch_last
 from .module import Module
 
@@ -25,10 +25,11 @@ class Conv2d(Module):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
         super().__init__()
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = pair(stride, "stride")
-        self.padding = pair(padding, "padding")
+        self.in_channels = positive_count("Conv2d", "in_channels", in_channels)
+        self.out_channels = positive_count("Conv2d", "out_channels", out_channels)
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d", minimum=1)
+        self.stride = pair(stride, "stride", "Conv2d", minimum=1)
+        self.padding = pair(padding, "padding", "Conv2d", minimum=0)
         kh, kw = self.kernel_size
         self.weight, self.bias = init.default_weight_and_bias(
             (out_channels, in_channels, kh, kw), out_channels, fan_in=in_channels * kh * kw, bias=bias)

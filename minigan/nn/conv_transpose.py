@@ -1,7 +1,7 @@
 """ConvTranspose2d: the adjoint of Conv2d, via GEMM + col2im."""
 from ..backend import get_array_module
 from . import init
-from .im2col import Workspace, col2im, im2col, pair
+from .im2col import Workspace, col2im, im2col, pair, positive_count
 from .layout import batch_first, batch_last, contiguous_batch_last
 from .module import Module
 
@@ -27,11 +27,12 @@ class ConvTranspose2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, bias=True):
         super().__init__()
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = pair(stride, "stride")
-        self.padding = pair(padding, "padding")
-        self.output_padding = pair(output_padding, "output_padding")
+        self.in_channels = positive_count("ConvTranspose2d", "in_channels", in_channels)
+        self.out_channels = positive_count("ConvTranspose2d", "out_channels", out_channels)
+        self.kernel_size = pair(kernel_size, "kernel_size", "ConvTranspose2d", minimum=1)
+        self.stride = pair(stride, "stride", "ConvTranspose2d", minimum=1)
+        self.padding = pair(padding, "padding", "ConvTranspose2d", minimum=0)
+        self.output_padding = pair(output_padding, "output_padding", "ConvTranspose2d", minimum=0)
         for op, s in zip(self.output_padding, self.stride):
             if not 0 <= op < s:
                 raise ValueError(f"ConvTranspose2d: output_padding {self.output_padding} must be "

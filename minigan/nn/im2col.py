@@ -18,18 +18,35 @@ strided slab per offset — no Python loop over the batch or the pixels, and no 
 (whose scattered adds are ~5x slower here). Both run unchanged on CuPy; the fast paths
 (kernels/) do each in one pass.
 """
+import numpy as np
+
 from .. import kernels
 from ..backend import get_array_module
 
 
-def pair(value, name="value"):
-    """An int or a pair -> a pair of ints."""
-    if isinstance(value, int):
-        return (value, value)
-    value = tuple(int(v) for v in value)
+def pair(value, name="value", layer=None, minimum=None):
+    """An int or a pair -> a pair of ints; with ``minimum``, each must be at least that
+    (a clear error naming ``layer`` and ``name`` otherwise)."""
+    where = f"{layer}: " if layer else ""
+    if isinstance(value, (int, np.integer)):
+        value = (int(value), int(value))
+    else:
+        try:
+            value = tuple(int(v) for v in value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}{name} must be an int or a pair of ints, got {value!r}") from None
     if len(value) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+        raise ValueError(f"{where}{name} must be an int or a pair of ints, got {value!r}")
+    if minimum is not None and min(value) < minimum:
+        raise ValueError(f"{where}{name} must be at least {minimum}, got {value}")
     return value
+
+
+def positive_count(layer, name, value):
+    """``value`` as an int >= 1, or a clear error naming the layer."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def conv_output_size(size, kernel, stride, padding):

@@ -1,5 +1,6 @@
 """Linear: y = x Wᵀ + b."""
 from . import init
+from .im2col import positive_count
 from .layout import batch_first, batch_last
 from .module import Module
 
@@ -20,7 +21,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = positive_count("Linear", "in_features", in_features)
+        self.out_features = positive_count("Linear", "out_features", out_features)
         self.weight, self.bias = init.default_weight_and_bias(
             (out_features, in_features), out_features, fan_in=in_features, bias=bias)
 

@@ -138,16 +138,18 @@ class Module:
             if name in own and tuple(np.shape(value)) != tuple(own[name].shape):
                 raise ValueError(f"{type(self).__name__}.load_state_dict: {name!r} has shape "
                                  f"{tuple(np.shape(value))}, expected {tuple(own[name].shape)}")
-        for mod_name, mod in self.named_modules():
-            dot = f"{mod_name}." if mod_name else ""
-            for name, p in mod._parameters.items():
-                if dot + name in state_dict:
-                    xp = get_array_module(p.data)
-                    p.data[...] = xp.asarray(state_dict[dot + name], dtype=p.data.dtype)
-            for name, b in list(mod._buffers.items()):
-                if dot + name in state_dict:
-                    xp = get_array_module(b)
-                    b[...] = xp.asarray(state_dict[dot + name], dtype=b.dtype)
+        staged = {}                       # every value converted before anything is overwritten
+        for name, value in state_dict.items():
+            if name not in own:
+                continue
+            kind = np.asarray(value).dtype.kind if get_array_module(value) is np else value.dtype.kind
+            if kind not in "biuf":
+                raise TypeError(f"{type(self).__name__}.load_state_dict: {name!r} holds "
+                                f"{np.asarray(value).dtype} values, expected numbers")
+            target = own[name]
+            staged[name] = get_array_module(target).asarray(value, dtype=target.dtype)
+        for name, value in staged.items():
+            own[name][...] = value
         return self
 
     # --- device and dtype -----------------------------------------------------------------
@@ -155,6 +157,9 @@ class Module:
         """Move parameters and buffers to ``device`` and/or cast floating ones to ``dtype``."""
         if device is not None and not isinstance(device, str):  # m.to(np.float64)
             device, dtype = None, device
+        if dtype is not None and np.dtype(dtype).kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: dtype must be a floating type (float32 or "
+                            f"float64), got {np.dtype(dtype)}")
         xp = array_module_for(check_device(device)) if device is not None else None
 
         def convert(a, floating_only=True):

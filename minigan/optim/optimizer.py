@@ -1,5 +1,7 @@
 """Optimizer base: parameter bookkeeping and PyTorch-shaped state_dict."""
 import copy
+import math
+import numbers
 
 from .. import kernels
 from ..backend import get_array_module
@@ -12,8 +14,16 @@ class Optimizer:
 
     def __init__(self, params, defaults):
         self.params = list(params)
+        name = type(self).__name__
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise ValueError(f"{name}: got an empty parameter list")
+        if len({id(p) for p in self.params}) != len(self.params):
+            raise ValueError(f"{name}: the parameter list holds the same Parameter twice (it would "
+                             f"be updated twice per step)")
+        for key, value in defaults.items():
+            if key in ("lr", "momentum", "weight_decay", "eps", "dampening") and not (
+                    isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name}: {key} must be a finite number >= 0, got {value!r}")
         for i, p in enumerate(self.params):
             if not isinstance(p, Parameter):
                 raise TypeError(f"{type(self).__name__}: item {i} of params is a {type(p).__name__}, "
