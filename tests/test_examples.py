@@ -205,3 +205,15 @@ def test_bad_arguments_in_a_real_process_have_no_traceback(tmp_path):
                            capture_output=True, text=True, timeout=120)
         assert p.returncode == 2
         assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
+
+
+def test_a_signal_sets_the_exit_code(tmp_path, monkeypatch, capsys):
+    """Ctrl-C exits 130 and SIGTERM 143 (128 + the signal), as shells expect."""
+    import signal
+    for signum, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        def stopped(self, signum=signum):
+            raise gan.TrainingInterrupted(signum)
+        monkeypatch.setattr(gan.GANTrainer, "fit", stopped)
+        assert run("mnist_dcgan", "--max-steps", 2, "--batch-size", 8, "--no-download", "--quiet",
+                   "--out", tmp_path / str(code)) == code
+        assert "interrupted at step 0" in capsys.readouterr().err

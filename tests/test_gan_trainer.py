@@ -92,6 +92,46 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes_exactly(straight, tmp_path):
     assert_same_state(straight / "checkpoint.npz", tmp_path / "checkpoint.npz")
 
 
+def test_sigterm_is_handled_like_ctrl_c(straight, tmp_path):
+    """kill, schedulers and container stops send SIGTERM: finish the step, save, say which."""
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def send_sigterm(trainer, row):
+        if trainer.step == 9:
+            signal.raise_signal(signal.SIGTERM)
+    trainer = make_trainer(tmp_path, 20, step_callbacks=[send_sigterm])
+    with pytest.raises(gan.TrainingInterrupted) as info:
+        trainer.fit()
+    assert info.value.signum == signal.SIGTERM and isinstance(info.value, KeyboardInterrupt)
+    assert gan.read_meta(tmp_path / "checkpoint.npz")["step"] == 9
+    assert signal.getsignal(signal.SIGTERM) == previous                   # handler restored
+    trainer = make_trainer(tmp_path, 20)
+    trainer.load_checkpoint()
+    trainer.fit()
+    assert_same_state(straight / "checkpoint.npz", tmp_path / "checkpoint.npz")
+
+
+def test_a_crash_between_checkpoints_loses_no_metrics_rows(straight, tmp_path):
+    """With --checkpoint-every, metrics.csv is written with every checkpoint: after a crash
+    (here an exception after step 7; the last checkpoint is step 6) and a resume, it holds
+    every step exactly once, and the weights equal an uninterrupted run's."""
+    def crash(trainer, row):
+        if trainer.step == 7:
+            raise RuntimeError("simulated crash")
+    trainer = make_trainer(tmp_path, 20, step_callbacks=[crash], checkpoint_every=2)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        trainer.fit()
+    assert gan.read_meta(tmp_path / "checkpoint.npz")["step"] == 6
+    with open(tmp_path / "metrics.csv", newline="") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f) if r["kind"] == "step"] == list(range(1, 7))
+    trainer = make_trainer(tmp_path, 20, checkpoint_every=2)
+    trainer.load_checkpoint()
+    trainer.fit()
+    with open(tmp_path / "metrics.csv", newline="") as f:
+        assert [int(r["step"]) for r in csv.DictReader(f) if r["kind"] == "step"] == list(range(1, 21))
+    assert_same_state(straight / "checkpoint.npz", tmp_path / "checkpoint.npz")
+
+
 def test_outputs_and_metrics_csv(straight):
     names = set(os.listdir(straight))
     assert {"checkpoint.npz", "metrics.csv", "losses.png", "progress.gif", "grid_latest.png",

@@ -26,10 +26,11 @@ from .models import (BUILDERS, build_model, dcgan28_discriminator, dcgan28_gener
                      pattern_discriminator, pattern_generator)
 from .plots import plot_losses, save_gif
 from .sampling import grid_image, mean_pairwise_distance, save_grid, slerp, slerp_path
-from .trainer import GANTrainer, NonFiniteLossError, TrainConfig, TrainingDiverged
+from .trainer import GANTrainer, NonFiniteLossError, TrainConfig, TrainingDiverged, TrainingInterrupted
 
 __all__ = [
-    "GANTrainer", "TrainConfig", "NonFiniteLossError", "TrainingDiverged", "HealthMonitor",
+    "GANTrainer", "TrainConfig", "NonFiniteLossError", "TrainingDiverged", "TrainingInterrupted",
+    "HealthMonitor",
     "save_checkpoint", "load_checkpoint", "read_meta", "CheckpointError",
     "BUILDERS", "build_model", "dcgan28_generator", "dcgan28_discriminator", "dcgan_generator",
     "dcgan_discriminator", "mnist_mlp_generator", "mnist_mlp_discriminator", "knet_mlp_generator",

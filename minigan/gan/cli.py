@@ -18,7 +18,7 @@ from .checkpoint import CheckpointError, read_meta
 from ..backend import seed as seed_minigan
 from .models import build_model
 from .trainer import (CHECKPOINT, LATEST_GRID, LOSSES_PNG, METRICS, PROGRESS_GIF, TrainConfig,
-                      TrainingDiverged)
+                      TrainingDiverged, TrainingInterrupted)
 
 __all__ = ["ExampleParser", "common_parser", "add_training_options", "label_ranges",
            "positive_int", "nonneg_int", "positive_float", "begin", "build_models",
@@ -326,12 +326,12 @@ def run_training(ctx, trainer, after=None):
     except TrainingDiverged as e:
         print(f"{ctx.parser.prog}: error: {e}", file=sys.stderr, flush=True)
         return EXIT_DIVERGED
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         saved = os.path.isfile(ctx.checkpoint)
         print(f"{ctx.parser.prog}: interrupted at step {trainer.step}"
               + (f"; continue with --resume --out {ctx.out}" if saved else ""),
               file=sys.stderr, flush=True)
-        return EXIT_INTERRUPTED
+        return 128 + e.signum if isinstance(e, TrainingInterrupted) else EXIT_INTERRUPTED
     written = [os.path.join(ctx.out, n) for n in (METRICS, LOSSES_PNG, LATEST_GRID, PROGRESS_GIF,
                                                   CHECKPOINT)]
     if args.export_samples:

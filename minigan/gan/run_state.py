@@ -18,6 +18,15 @@ class TrainingDiverged(RuntimeError):
         self.checkpoint, self.step = checkpoint, step
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on a signal (SIGINT: Ctrl-C, or SIGTERM) after saving a checkpoint;
+    ``signum`` is the signal, so a command line can exit with 128 + signum."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = int(signum)
+
+
 class RunState:
     """GANTrainer's part that saves and restores its state (models, optimizers, random
     streams, position in the epoch, health, accumulators, metrics history)."""
@@ -66,6 +75,8 @@ class RunState:
         meta["status"] = status
         if note:
             meta["note"] = note
+        if status == "ok":
+            self.write_metrics()       # the rows up to this step, so a crash after it loses none
         save_checkpoint(path, arrays, meta)
         if status == "ok":
             self._saved_at = self.step
@@ -107,12 +118,13 @@ class RunState:
         return meta
 
     def _interrupted(self):
+        signum = int(self._stop_requested)
         self._close_bar()
         self._write_outputs()
         path = self.save_checkpoint()
         self._stop_requested = False
         self._say(f"interrupted at step {self.step}: checkpoint saved to {path}")
-        raise KeyboardInterrupt
+        raise TrainingInterrupted(signum)
 
     def _diverged(self, err):
         path = self.path(NONFINITE_CHECKPOINT)

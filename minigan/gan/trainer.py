@@ -33,10 +33,12 @@ from .grids import GRID_DIR, LATEST_GRID, PROGRESS_GIF, Samples
 from .health import HealthMonitor
 from .metrics_log import CSV_COLUMNS, LOSSES_PNG, METRICS, MetricsLog
 from .progress import Progress
-from .run_state import CHECKPOINT, NONFINITE_CHECKPOINT, RunState, TrainingDiverged
+from .run_state import CHECKPOINT, NONFINITE_CHECKPOINT, RunState, TrainingDiverged, TrainingInterrupted
 from .steps import NonFiniteLossError, discriminator_step, finite, generator_step, mean_probability
 
-__all__ = ["TrainConfig", "GANTrainer", "NonFiniteLossError", "TrainingDiverged",
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+__all__ = ["TrainConfig", "GANTrainer", "NonFiniteLossError", "TrainingDiverged", "TrainingInterrupted",
            "CHECKPOINT", "NONFINITE_CHECKPOINT", "METRICS", "LOSSES_PNG", "PROGRESS_GIF",
            "GRID_DIR", "LATEST_GRID", "CSV_COLUMNS"]
 
@@ -240,9 +242,10 @@ class GANTrainer(MetricsLog, Samples, RunState, Progress):
     def fit(self):
         """Train up to ``target_steps()``; returns a summary dict.
 
-        Ctrl-C finishes the current step, saves a checkpoint and raises KeyboardInterrupt
-        (a second Ctrl-C aborts at once without saving). A NaN/inf loss saves
-        ``checkpoint_nonfinite.npz`` and raises :class:`TrainingDiverged`.
+        Ctrl-C (SIGINT) or SIGTERM (what ``kill``, schedulers and container stops send)
+        finishes the current step, saves a checkpoint and raises :class:`TrainingInterrupted`
+        (a KeyboardInterrupt carrying the signal; a second one aborts at once without saving).
+        A NaN/inf loss saves ``checkpoint_nonfinite.npz`` and raises :class:`TrainingDiverged`.
         """
         target = self.target_steps()
         if self.out_dir is not None:
@@ -258,10 +261,9 @@ class GANTrainer(MetricsLog, Samples, RunState, Progress):
             if self.out_dir is not None:
                 self._clear_grids()
             self._save_grid(epoch_end=False)        # what G makes before any training
-        handler_installed = False
+        previous = {}
         if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGINT, self._on_sigint)
-            handler_installed = True
+            previous = {s: signal.signal(s, self._on_stop_signal) for s in STOP_SIGNALS}
         self._fit_start = time.perf_counter()
         self._elapsed_at_start = self.elapsed
         try:
@@ -271,17 +273,18 @@ class GANTrainer(MetricsLog, Samples, RunState, Progress):
             raise self._diverged(e) from None
         finally:
             self._close_bar()
-            if handler_installed:
-                signal.signal(signal.SIGINT, previous)
+            for s, handler in previous.items():
+                signal.signal(s, handler)
         self._finish()
         return self.summary()
 
-    def _on_sigint(self, signum, frame):
+    def _on_stop_signal(self, signum, frame):
         if self._stop_requested:
-            raise KeyboardInterrupt
-        self._stop_requested = True
-        self._warn("\nCtrl-C: finishing this step, then saving a checkpoint "
-                   "(press Ctrl-C again to stop at once without saving)")
+            raise TrainingInterrupted(signum)
+        self._stop_requested = signum
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        self._warn(f"\n{name}: finishing this step, then saving a checkpoint "
+                   f"(press Ctrl-C again to stop at once without saving)")
 
     def _clock(self):
         return self._elapsed_at_start + time.perf_counter() - self._fit_start
