@@ -4,8 +4,14 @@ Each image is converted to RGB (or grayscale), center-cropped to a square and re
 ``size`` × ``size`` (Lanczos). Files and folders whose names start with a dot are skipped;
 sub-folders are searched too. Anything else that is not an image is an error that names the
 file — a stray ``notes.txt`` is better reported than silently skipped.
+
+Images are read at their real values: 16-bit images are scaled 0..65535 → 0..255 (Pillow's own
+conversion would clip everything above 255 to white) and float images in [0, 1] or [0, 255]
+are scaled to 0..255; other float ranges, decompression bombs (images larger than Pillow's
+safety limit) and files that are not regular files (a FIFO would block) are refused.
 """
 import os
+import stat
 
 import numpy as np
 
@@ -42,11 +48,17 @@ def load_image_folder(folder, size=64, grayscale=False, allow_mixed_sizes=False)
     mode = "L" if grayscale else "RGB"
     images, first = [], None
     for p in paths:
+        if not stat.S_ISREG(os.stat(p).st_mode):
+            raise ImageFolderError(f"{p}: not a regular file (remove it from the folder)")
         try:
             with Image.open(p) as im:
                 im.load()
-                img = im.convert(mode)
+                img = _to_8_bit(im, p).convert(mode)
+        except Image.DecompressionBombError as e:
+            raise ImageFolderError(f"{p}: refused, {e}") from None
         except (UnidentifiedImageError, OSError, ValueError) as e:
+            if isinstance(e, ImageFolderError):
+                raise
             why = "not an image Pillow can read" if isinstance(e, UnidentifiedImageError) else str(e)
             raise ImageFolderError(f"{p}: {why} (remove it from the folder)") from None
         if first is None:
@@ -66,3 +78,26 @@ def load_image_folder(folder, size=64, grayscale=False, allow_mixed_sizes=False)
         a = np.asarray(img, dtype=np.uint8)
         images.append(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
     return np.stack(images)
+
+
+def _to_8_bit(im, path):
+    """A Pillow image with 8-bit channels holding ``im``'s real values: 16-bit (modes I;16*, and
+    I with values up to 65535) scaled by 255/65535, float (mode F) in [0, 1] or [0, 255] scaled
+    to 0..255; any other range is refused with its values named."""
+    from PIL import Image
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+        if im.mode == "F":
+            if lo >= 0 and hi <= 1:
+                a = a * 255
+            elif not (lo >= 0 and hi <= 255):
+                raise ImageFolderError(f"{path}: a float image with values in [{lo:g}, {hi:g}]; "
+                                       f"expected [0, 1] or [0, 255]")
+        elif lo >= 0 and hi <= 65535:
+            a = a * (255 / 65535)
+        else:
+            raise ImageFolderError(f"{path}: a {im.mode} image with values in [{lo:g}, {hi:g}]; "
+                                   f"expected 16-bit values 0..65535")
+        return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), mode="L")
+    return im
