@@ -243,3 +243,15 @@ def test_real_sampler_and_export(tmp_path):
     s = np.load(path)
     assert s.shape == (7, 1, 1, 4) and s.dtype == np.float32 and 0 <= s.min() and s.max() <= 1
     assert not os.path.exists(tmp_path / "progress.gif")
+
+
+def test_temp_files_of_an_interrupted_write_are_removed_on_the_next_start(tmp_path):
+    """A kill during an atomic write leaves checkpoint.npz.<random>.tmp (10-30 MB each)."""
+    stale = [tmp_path / "checkpoint.npz.k2j4_x9a.tmp", tmp_path / "metrics.csv.0abc123.tmp"]
+    for p in stale:
+        p.write_bytes(b"half a file")
+    keep = tmp_path / "notes.tmp"
+    keep.write_text("mine")
+    make_trainer(tmp_path, 1).fit()
+    assert not any(p.exists() for p in stale) and keep.read_text() == "mine"
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp") and n != "notes.tmp"]

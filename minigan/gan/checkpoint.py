@@ -19,13 +19,14 @@ never a half-written file.
 """
 import json
 import os
+import re
 import tempfile
 
 import numpy as np
 
 from ..backend import asnumpy
 
-__all__ = ["save_checkpoint", "load_checkpoint", "read_meta", "atomic_write",
+__all__ = ["save_checkpoint", "load_checkpoint", "read_meta", "atomic_write", "remove_stale_temp_files",
            "flatten_optimizer_state", "unflatten_optimizer_state", "CheckpointError", "FORMAT"]
 
 FORMAT = "minigan-gan-checkpoint"
@@ -78,6 +79,22 @@ def atomic_write(path, write):
         raise
     _fsync_dir(folder)
     return path
+
+
+def remove_stale_temp_files(folder, names):
+    """Delete the temporary files that :func:`atomic_write` leaves behind when the process is
+    killed mid-write (``<name>.<random>.tmp`` next to each of ``names``); returns their paths.
+    Only call it where no other process writes the same files."""
+    if not os.path.isdir(folder):
+        return []
+    pattern = re.compile(r"^(" + "|".join(re.escape(n) for n in names) + r")\.[A-Za-z0-9_]+\.tmp$")
+    removed = []
+    for entry in os.listdir(folder):
+        path = os.path.join(folder, entry)
+        if pattern.match(entry) and os.path.isfile(path):
+            os.remove(path)
+            removed.append(path)
+    return removed
 
 
 def _write_npz(f, arrays):

@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import nn, optim
 from ..backend import get_array_module, rng_state, set_rng_state, to_device
+from .checkpoint import remove_stale_temp_files
 from .config import TrainConfig
 from .grids import GRID_DIR, LATEST_GRID, PROGRESS_GIF, Samples
 from .health import HealthMonitor
@@ -37,6 +38,7 @@ from .run_state import CHECKPOINT, NONFINITE_CHECKPOINT, RunState, TrainingDiver
 from .steps import NonFiniteLossError, discriminator_step, finite, generator_step, mean_probability
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+OUTPUT_FILES = (CHECKPOINT, NONFINITE_CHECKPOINT, METRICS, "samples.npy")
 
 __all__ = ["TrainConfig", "GANTrainer", "NonFiniteLossError", "TrainingDiverged", "TrainingInterrupted",
            "CHECKPOINT", "NONFINITE_CHECKPOINT", "METRICS", "LOSSES_PNG", "PROGRESS_GIF",
@@ -250,6 +252,9 @@ class GANTrainer(MetricsLog, Samples, RunState, Progress):
         target = self.target_steps()
         if self.out_dir is not None:
             os.makedirs(self.out_dir, exist_ok=True)
+            stale = remove_stale_temp_files(self.out_dir, OUTPUT_FILES)
+            if stale:
+                self._warn(f"removed {len(stale)} temporary file(s) left by an interrupted write")
         if self.health.real_diversity is None:
             self.health.real_diversity = self._real_diversity()
         if self.step >= target:
