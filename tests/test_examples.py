@@ -184,6 +184,11 @@ def test_bad_arguments_give_one_line_and_exit_code_2(tmp_path, capsys, julia_png
     assert "no such file" in usage_error(capsys, "latent_walk", "--checkpoint", tmp_path / "x.npz")
     if not mg.cuda_available():
         assert "no CUDA GPU" in usage_error(capsys, "one_parameter_gan", "--device", "cuda")
+    # values that passed the parser and crashed later (issue 12)
+    assert "must be an integer >= 0, got -1" in usage_error(capsys, "mnist_dcgan", "--seed", "-1")
+    assert "must be a number in [0, 1), got 1" in usage_error(capsys, "mnist_dcgan", "--beta1", "1")
+    for pair in ("nan,nan", "0,inf"):
+        assert "two finite numbers" in usage_error(capsys, "mnist_dcgan", "--real-label", pair)
 
     mixed = tmp_path / "mixed"
     mixed.mkdir()

@@ -9,13 +9,14 @@ Exit codes: 0 done; 2 bad arguments or unusable input (one line on stderr, no tr
 3 training stopped on a NaN/inf loss; 130 interrupted with Ctrl-C (after saving a checkpoint).
 """
 import argparse
+import math
 import os
 import sys
 from dataclasses import dataclass, field
 
 from ..backend import cuda_available
-from .checkpoint import CheckpointError, read_meta
 from ..backend import seed as seed_minigan
+from .checkpoint import CheckpointError, read_meta
 from .models import build_model
 from .trainer import (CHECKPOINT, LATEST_GRID, LOSSES_PNG, METRICS, PROGRESS_GIF, TrainConfig,
                       TrainingDiverged, TrainingInterrupted)
@@ -85,6 +86,7 @@ positive_int = _checked_number(int, lambda v: v >= 1, "a positive integer", "pos
 nonneg_int = _checked_number(int, lambda v: v >= 0, "an integer >= 0", "nonneg_int")
 positive_float = _checked_number(float, lambda v: 0 < v < float("inf"), "a positive finite number",
                                  "positive_float")
+adam_beta = _checked_number(float, lambda v: 0 <= v < 1, "a number in [0, 1)", "adam_beta")
 
 
 def probability(s):
@@ -103,6 +105,8 @@ def float_pair(s):
         a, b = (float(x) for x in s.split(","))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected two numbers 'LOW,HIGH', got {s!r}") from None
+    if not (math.isfinite(a) and math.isfinite(b)):
+        raise argparse.ArgumentTypeError(f"expected two finite numbers 'LOW,HIGH', got {s!r}")
     if a > b:
         raise argparse.ArgumentTypeError(f"LOW must not exceed HIGH, got {s!r}")
     return (a, b)
@@ -121,7 +125,7 @@ def common_parser(description, *, epochs, batch_size, out, seed=0, sample_every=
           help="samples per batch")
     p.add("--device", group=g, choices=["cpu", "cuda", "auto"], default="auto",
           help="cpu (NumPy), cuda (CuPy) or auto: cuda when a GPU is there")
-    p.add("--seed", group=g, type=int, default=seed, metavar="N", help="random seed")
+    p.add("--seed", group=g, type=nonneg_int, default=seed, metavar="N", help="random seed (>= 0)")
     p.add("--out", group=g, default=out, metavar="DIR",
           help="folder for images, plots, metrics and the checkpoint")
     g.add_argument("--resume", action="store_true",
@@ -146,8 +150,8 @@ def add_training_options(p, *, lr_g, lr_d, betas=(0.5, 0.999), smoothing=False, 
     p.add("--lr-g", type=positive_float, default=lr_g, metavar="LR", help="generator learning rate")
     p.add("--lr-d", type=positive_float, default=lr_d, metavar="LR",
           help="discriminator learning rate")
-    p.add("--beta1", type=probability, default=betas[0], help="Adam beta1 for G and D")
-    p.add("--beta2", type=probability, default=betas[1], help="Adam beta2 for G and D")
+    p.add("--beta1", type=adam_beta, default=betas[0], help="Adam beta1 for G and D, in [0, 1)")
+    p.add("--beta2", type=adam_beta, default=betas[1], help="Adam beta2 for G and D, in [0, 1)")
     p.add("--label-smoothing", action="store_true",
           help="soft targets for D: real ~ U[0.9, 1.1], fake ~ U[0, 0.2] per sample"
                + (" (on by default here)" if smoothing else ""))
@@ -176,8 +180,8 @@ def resolve_device(parser, name):
     if name == "auto":
         return "cuda" if cuda_available() else "cpu"
     if name == "cuda" and not cuda_available():
-        parser.fail("--device cuda: no CUDA GPU with CuPy was found (install cupy-cuda12x on a "
-                    "machine with an NVIDIA GPU, or use --device cpu)")
+        parser.fail("--device cuda: no CUDA GPU with CuPy was found (pip install -e '.[gpu-cuda12]' "
+                    "or '.[gpu-cuda13]' on a machine with an NVIDIA GPU, or use --device cpu)")
     return name
 
 
