@@ -55,8 +55,8 @@ def main(argv=None):
                    help="write N samples of the final G to OUT/samples.npy")
     args = p.parse_args(argv)
     device = args.device if args.device != "auto" else ("cuda" if mg.cuda_available() else "cpu")
-    if min(args.epochs, args.batch_size) < 1 or (args.max_steps or 1) < 1 or args.seed < 0:
-        p.error("--epochs, --batch-size and --max-steps must be at least 1, --seed at least 0")
+    if min(args.epochs, args.batch_size) < 1 or (args.max_steps or 1) < 1 or min(args.seed, args.export_samples) < 0:
+        p.error("--epochs, --batch-size and --max-steps must be at least 1, --seed and --export-samples at least 0")
 
     images, _ = load_mnist("train", download=False)         # uint8 (N, 28, 28), offline digits
     B = args.batch_size

@@ -36,7 +36,7 @@ def build_parser():
     p.add("--steps", type=cli.positive_int, default=12, help="frames between two points")
     p.add("--frame-ms", type=cli.positive_int, default=80, help="milliseconds per frame")
     p.add("--scale", type=cli.positive_int, default=2, help="pixel size of the output")
-    p.add("--seed", type=int, default=0, help="random seed for the walks")
+    p.add("--seed", type=cli.nonneg_int, default=0, help="random seed for the walks")
     p.add("--device", choices=["cpu", "cuda", "auto"], default="auto", help="where G runs")
     p.add("--batch-size", type=cli.positive_int, default=256, help="generation batch size")
     p.add("--export-samples", type=cli.nonneg_int, default=0, metavar="N",
