@@ -255,3 +255,25 @@ def test_temp_files_of_an_interrupted_write_are_removed_on_the_next_start(tmp_pa
     make_trainer(tmp_path, 1).fit()
     assert not any(p.exists() for p in stale) and keep.read_text() == "mine"
     assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp") and n != "notes.tmp"]
+
+
+def test_a_checkpoint_that_does_not_fit_changes_nothing(straight, tmp_path):
+    """A checkpoint whose D does not match (or whose step is nonsense) is refused with one
+    message naming the file, and the trainer is left as it was (G was overwritten before)."""
+    arrays, meta = gan.load_checkpoint(straight / "checkpoint.npz")
+    wrong_d = {k: v for k, v in arrays.items() if not k.startswith("D/")}
+    wrong_d.update({k: np.zeros((3,) + v.shape[1:], v.dtype) if k.startswith("D/") and v.ndim else v
+                    for k, v in arrays.items() if k.startswith("D/")})
+    gan.save_checkpoint(tmp_path / "bad_d.npz", wrong_d, meta)
+    gan.save_checkpoint(tmp_path / "bad_step.npz", arrays, dict(meta, step=-5))
+    trainer = make_trainer(tmp_path, 20)
+    before = {k: v.copy() for k, v in trainer.G.state_dict().items()}
+    rng_before = trainer.rng.bit_generator.state
+    for name, message in (("bad_d.npz", "has shape"), ("bad_step.npz", r"its step is -5")):
+        with pytest.raises(ValueError, match=rf"{name}: cannot resume .*{message}.*nothing was changed"):
+            trainer.load_checkpoint(str(tmp_path / name))
+        assert trainer.step == 0 and trainer.rng.bit_generator.state == rng_before
+        for k, v in trainer.G.state_dict().items():
+            np.testing.assert_array_equal(v, before[k])
+    trainer.load_checkpoint(str(straight / "checkpoint.npz"))              # a good one still loads
+    assert trainer.step == 20

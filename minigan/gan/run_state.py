@@ -84,9 +84,42 @@ class RunState:
 
     def load_checkpoint(self, path=None):
         """Restore a checkpoint written by :meth:`save_checkpoint` (models, optimizers, RNG
-        states, position in the epoch, health counters, metrics history from metrics.csv)."""
+        states, position in the epoch, health counters, metrics history from metrics.csv).
+        All or nothing: if any part does not fit, the trainer is left exactly as it was and a
+        ValueError names the file and the part."""
         path = path or self.path(CHECKPOINT)
         arrays, meta = load_checkpoint(path)
+        before = self._snapshot()
+        try:
+            return self._restore(path, arrays, meta)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+            self._rollback(before)
+            what = f"missing entry {e}" if isinstance(e, KeyError) else str(e)
+            raise ValueError(f"{path}: cannot resume from this checkpoint ({what}); nothing was "
+                             f"changed") from None
+
+    def _snapshot(self):
+        """Copies of everything :meth:`_restore` may change."""
+        copy = lambda m: {k: v.copy() for k, v in m.state_dict().items()}     # noqa: E731
+        return (copy(self.G), copy(self.D), self.opt_g.state_dict(), self.opt_d.state_dict(),
+                self.rng.bit_generator.state, rng_state(), self.health.state_dict(),
+                dict(self.__dict__))
+
+    def _rollback(self, snapshot):
+        g, d, opt_g, opt_d, own_rng, mg_rng, health, attributes = snapshot
+        self.__dict__.update(attributes)
+        self.G.load_state_dict(g)
+        self.D.load_state_dict(d)
+        self.opt_g.load_state_dict(opt_g)
+        self.opt_d.load_state_dict(opt_d)
+        self.rng.bit_generator.state = own_rng
+        set_rng_state(mg_rng)
+        self.health.load_state_dict(health)
+
+    def _restore(self, path, arrays, meta):
+        step = meta.get("step")
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"its step is {step!r}, expected an integer >= 0")
         if meta.get("status", "ok") != "ok":
             raise ValueError(f"{path} is marked {meta['status']!r} (saved when training failed); "
                              f"it is kept for inspection and cannot be resumed")
