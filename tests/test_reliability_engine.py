@@ -63,3 +63,20 @@ def test_load_state_dict_is_all_or_nothing():
 def test_gradcheck_refuses_a_zero_step():
     with pytest.raises(ValueError, match=r"gradcheck: eps .* must be > 0, got 0"):
         mg.gradcheck(nn.Linear(2, 2).double(), np.zeros((1, 2)), eps=0)
+
+
+def test_optimizer_state_from_another_optimizer_is_refused_at_load():
+    model = nn.Linear(2, 2)
+    sgd = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for p in model.parameters():
+        p.grad[...] = 1
+    sgd.step()
+    adam = optim.Adam(model.parameters(), lr=1e-3)
+    with pytest.raises(ValueError, match=r"Adam.load_state_dict: the hyper-parameters are .*'momentum'"
+                                         r".*expected .*'betas'.*another optimizer"):
+        adam.load_state_dict(sgd.state_dict())
+    assert adam.state == {} and adam.lr == 1e-3                   # unchanged
+    bad = adam.state_dict()
+    bad["param_groups"][0]["lr"] = float("nan")
+    with pytest.raises(ValueError, match=r"Adam.load_state_dict: lr must be a finite number >= 0, got nan"):
+        adam.load_state_dict(bad)

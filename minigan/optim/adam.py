@@ -1,10 +1,9 @@
 """Adam (torch.optim.Adam, step for step)."""
 import math
-import numbers
 
 from .. import kernels
 from ..backend import get_array_module
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_betas
 
 
 class Adam(Optimizer):
@@ -16,10 +15,10 @@ class Adam(Optimizer):
     ε is added after the square root and the bias corrections, exactly as PyTorch does.
     """
 
+    STATE_KEYS = frozenset({"step", "exp_avg", "exp_avg_sq"})
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        betas = tuple(betas)
-        if len(betas) != 2 or not all(isinstance(b, numbers.Real) and 0 <= b < 1 for b in betas):
-            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
+        betas = check_betas("Adam", betas)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
 
     def step(self):

@@ -8,9 +8,30 @@ from ..backend import get_array_module
 from ..nn.module import Parameter
 
 
+def check_hyper_parameters(name, group):
+    """lr, momentum, weight_decay, eps and dampening must be finite numbers >= 0."""
+    for key, value in group.items():
+        if key in ("lr", "momentum", "weight_decay", "eps", "dampening") and not (
+                isinstance(value, numbers.Real) and not isinstance(value, bool)
+                and math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name}: {key} must be a finite number >= 0, got {value!r}")
+
+
+def check_betas(name, betas):
+    """Adam's (β₁, β₂): two numbers in [0, 1); returned as a tuple."""
+    betas = tuple(betas) if isinstance(betas, (list, tuple)) else (betas,)
+    if len(betas) != 2 or not all(isinstance(b, numbers.Real) and not isinstance(b, bool)
+                                  and 0 <= b < 1 for b in betas):
+        raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {betas!r}")
+    return betas
+
+
 class Optimizer:
     """Holds a list of Parameters, hyper-parameters in ``param_groups[0]`` (as PyTorch does),
-    and per-parameter state (``self.state[i]``, a dict of arrays) for exact resume."""
+    and per-parameter state (``self.state[i]``, a dict of arrays) for exact resume.
+    Subclasses name their per-parameter state entries in ``STATE_KEYS``."""
+
+    STATE_KEYS = frozenset()
 
     def __init__(self, params, defaults):
         self.params = list(params)
@@ -20,10 +41,7 @@ class Optimizer:
         if len({id(p) for p in self.params}) != len(self.params):
             raise ValueError(f"{name}: the parameter list holds the same Parameter twice (it would "
                              f"be updated twice per step)")
-        for key, value in defaults.items():
-            if key in ("lr", "momentum", "weight_decay", "eps", "dampening") and not (
-                    isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name}: {key} must be a finite number >= 0, got {value!r}")
+        check_hyper_parameters(name, defaults)
         for i, p in enumerate(self.params):
             if not isinstance(p, Parameter):
                 raise TypeError(f"{type(self).__name__}: item {i} of params is a {type(p).__name__}, "
@@ -58,13 +76,21 @@ class Optimizer:
 
     def load_state_dict(self, state_dict):
         """Restore what :meth:`state_dict` returned (arrays may be NumPy; they move to each
-        parameter's device and dtype). Checks the parameter count and shapes first."""
+        parameter's device and dtype). All or nothing: the parameter count, the
+        hyper-parameter names (a dict saved by another optimizer is refused), their values, the
+        state names and shapes are checked before anything changes."""
         name = type(self).__name__
         groups = state_dict.get("param_groups", [])
         if len(groups) != 1 or len(groups[0].get("params", [])) != len(self.params):
             got = [len(g.get("params", [])) for g in groups]
             raise ValueError(f"{name}.load_state_dict: expected 1 param group of {len(self.params)} "
                              f"parameters, got groups of sizes {got}")
+        group = {k: v for k, v in groups[0].items() if k != "params"}
+        if set(group) != set(self.param_groups[0]):
+            raise ValueError(f"{name}.load_state_dict: the hyper-parameters are {sorted(group)}, "
+                             f"expected {sorted(self.param_groups[0])} (was it saved by another "
+                             f"optimizer?)")
+        check_hyper_parameters(f"{name}.load_state_dict", group)
         new_state = {}
         for key, s in state_dict.get("state", {}).items():
             i = int(key)
@@ -74,6 +100,11 @@ class Optimizer:
             p = self.params[i].data
             xp = get_array_module(p)
             entry = {}
+            unknown = set(s) - self.STATE_KEYS
+            if unknown:
+                raise ValueError(f"{name}.load_state_dict: parameter {i} has state {sorted(unknown)}, "
+                                 f"expected only {sorted(self.STATE_KEYS)} (was it saved by another "
+                                 f"optimizer?)")
             for k, v in s.items():
                 if hasattr(v, "shape") and v.shape == p.shape:
                     entry[k] = xp.array(v, dtype=p.dtype)
@@ -83,8 +114,7 @@ class Optimizer:
                 else:
                     entry[k] = v.item() if hasattr(v, "item") else v
             new_state[i] = entry
-        group = {k: v for k, v in groups[0].items() if k != "params"}
         if "betas" in group:
-            group["betas"] = tuple(group["betas"])
+            group["betas"] = check_betas(f"{name}.load_state_dict", group["betas"])
         self.param_groups = [copy.deepcopy(group)]
         self.state = new_state
