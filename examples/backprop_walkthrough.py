@@ -15,6 +15,7 @@ import numpy as np
 
 import minigan as mg
 from minigan import nn
+from minigan.gan.cli import nonneg_int, positive_int
 
 # What each layer keeps from its forward, in the order of its ``_cache`` tuple.
 CACHE_NAMES = {
@@ -56,8 +57,8 @@ def load_digits(n):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=positive_int, default=8)
+    parser.add_argument("--seed", type=nonneg_int, default=0)
     args = parser.parse_args(argv)
     mg.seed(args.seed)
 

@@ -17,8 +17,11 @@ import numpy as np
 import minigan as mg
 from minigan import nn, optim
 from minigan.data import load_mnist, scale_to_tanh_range
-from minigan.gan.checkpoint import (flatten_optimizer_state, load_checkpoint, save_checkpoint,
-                                    subdict, unflatten_optimizer_state)
+from minigan.gan.checkpoint import (atomic_write, flatten_optimizer_state, load_checkpoint,
+                                    save_checkpoint, subdict, unflatten_optimizer_state)
+from minigan.gan.cli import ExampleParser               # argparse whose errors are one line
+from minigan.gan.failures import command_line           # bad input or a full disk: one line, exit 2
+from minigan.gan.preflight import check_memory
 from minigan.gan.sampling import save_grid
 
 Z = 100       # size of the noise vector z
@@ -42,8 +45,9 @@ def build_models():
     return nn.init.dcgan_init(G), nn.init.dcgan_init(D)          # weights ~ N(0, 0.02²)
 
 
+@command_line
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ExampleParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in all")
     p.add_argument("--batch-size", type=int, default=64)
@@ -60,6 +64,9 @@ def main(argv=None):
 
     images, _ = load_mnist("train", download=False)         # uint8 (N, 28, 28), offline digits
     B = args.batch_size
+    if B > len(images):
+        p.error(f"--batch-size {B} is larger than the {len(images)} training images")
+    check_memory("--export-samples", args.export_samples * 28 * 28 * 4 * 2, "the samples")
     steps_per_epoch = len(images) // B
     total = min(args.epochs * steps_per_epoch, args.max_steps or np.inf)
 
@@ -77,11 +84,14 @@ def main(argv=None):
     path, step = os.path.join(args.out, "checkpoint.npz"), 0
     if args.resume:                                          # everything needed to go on exactly
         arrays, meta = load_checkpoint(path)
-        G.load_state_dict(subdict(arrays, "G")), D.load_state_dict(subdict(arrays, "D"))
-        opt_g.load_state_dict(unflatten_optimizer_state(arrays, meta["optG"], "optG"))
-        opt_d.load_state_dict(unflatten_optimizer_state(arrays, meta["optD"], "optD"))
-        rng.bit_generator.state, step = meta["rng"], meta["step"]
-        mg.backend.set_rng_state(meta["mg_rng"])
+        try:
+            G.load_state_dict(subdict(arrays, "G")), D.load_state_dict(subdict(arrays, "D"))
+            opt_g.load_state_dict(unflatten_optimizer_state(arrays, meta["optG"], "optG"))
+            opt_d.load_state_dict(unflatten_optimizer_state(arrays, meta["optD"], "optD"))
+            rng.bit_generator.state, step = meta["rng"], meta["step"]
+            mg.backend.set_rng_state(meta["mg_rng"])
+        except (KeyError, ValueError, TypeError) as e:
+            p.error(f"--resume: {path} is not a checkpoint of this script ({e})")
         print(f"resuming at step {step}")
 
     order = rng.permutation(len(images)) if step == 0 else arrays["order"]
@@ -127,7 +137,8 @@ def main(argv=None):
     save_grid(samples, os.path.join(args.out, "grid.png"), nrow=8, scale=2)
     if args.export_samples:
         z = rng.standard_normal((args.export_samples, Z), dtype=np.float32)
-        np.save(os.path.join(args.out, "samples.npy"), mg.asnumpy(G(mg.to_device(z, device))))
+        samples = mg.asnumpy(G(mg.to_device(z, device)))
+        atomic_write(os.path.join(args.out, "samples.npy"), lambda f: np.save(f, samples))
     print(f"wrote {os.path.join(args.out, 'grid.png')} and {path}")
     return 0
 

@@ -16,6 +16,10 @@ soft labels (real ~ U[0.9, 1.1], fake ~ U[0, 0.2]); 3% of labels flipped; Adam 2
 betas (0.5, 0.999); logit BCE. At the end, OUT/latent_walk.gif walks spherically (slerp)
 through the noise space of the trained generator.
 """
+if __name__ == "__main__":         # Ctrl-C while the libraries load: stop quietly (main() then
+    import signal                  # reports a Ctrl-C in one line; training saves a checkpoint)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 import os
 import sys
 
@@ -59,11 +63,34 @@ def julia_folder(ctx, n, size, seed):
     return folder
 
 
+def _inside(path, folder):
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def output_outside_images(parser, args):
+    """The output folder, never inside the image folder (a second run would read the first
+    one's grids as training images): an explicit --out there is refused; the default, when run
+    from inside the image folder, moves next to it (IMAGES-runs/image_folder_dcgan)."""
+    if not _inside(args.out, args.images):
+        return args.out
+    if "out" in args.given:
+        parser.fail(f"--out {args.out} is inside --images {args.images}: the run's own images "
+                    f"would become training data; choose an --out outside it")
+    images = os.path.realpath(args.images)
+    return os.path.join(images.rstrip(os.sep) + "-runs", EXAMPLE)
+
+
+@cli.command_line
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.images is not None and not os.path.isdir(args.images):
         parser.fail(f"--images {args.images}: no such folder")
+    if args.images is not None:
+        args.out = output_outside_images(parser, args)
+    elif not args.resume:
+        cli.check_data_size(parser, args.batch_size, args.n_julia, "Julia-set images (--n-julia)")
     try:
         gan.models._doublings(args.image_size)
     except ValueError as e:
@@ -100,8 +127,7 @@ def main(argv=None):
     ctx.say(f"data: {len(images):,} images from {folder}, {'grayscale' if d['grayscale'] else 'RGB'}"
             f" {d['size']}x{d['size']}")
     cfg = cli.train_config(ctx, **cli.dcgan_fields(args))
-    if cfg.batch_size > len(images):
-        parser.fail(f"--batch-size {cfg.batch_size} is larger than the {len(images)} images")
+    cli.check_data_size(parser, cfg.batch_size, len(images), f"images in {folder}")
     G, D = cli.build_models(run_config, cfg.seed)
     ctx.say(f"models: dcgan_generator/discriminator {run_config['generator']['kwargs']}; labels "
             f"real {cfg.real_label} fake {cfg.fake_label}, flip {cfg.flip_prob:g}; Adam lr "

@@ -27,6 +27,10 @@ article suggests trying.
     python examples/julia_gan.py
     python examples/julia_gan.py --conv --out runs/julia_dcgan
 """
+if __name__ == "__main__":         # Ctrl-C while the libraries load: stop quietly (main() then
+    import signal                  # reports a Ctrl-C in one line; training saves a checkpoint)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 import os
 import sys
 
@@ -89,6 +93,7 @@ def fresh_config(args, parser):
     return run_config, train
 
 
+@cli.command_line
 def main(argv=None):
     parser = build_parser()
     args, ctx = cli.begin(parser, argv, EXAMPLE)
@@ -98,6 +103,10 @@ def main(argv=None):
         run_config, train = fresh_config(args, parser)
     d = run_config["data"]
     value_range = tuple(d["value_range"])
+    cli.check_data_size(parser, ctx.saved_config["train"]["batch_size"] if ctx.resume else args.batch_size,
+                        d["n_images"], "Julia-set images (--n-images)")
+    cli.check_memory("--n-images/--size", 9 * d["n_images"] * d["size"] ** 2,
+                     f"{d['n_images']:,} images of {d['size']}x{d['size']} (iteration counts, then pixels)")
     counts = julia_images(n=d["n_images"], size=d["size"], seed=args.seed if not ctx.resume
                           else ctx.saved_config["train"]["seed"], variant=d["variant"])
     data = np.clip(counts, 0, 255).astype(np.uint8)[:, None]       # (N, 1, S, S) counts 1..255

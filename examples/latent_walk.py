@@ -13,13 +13,18 @@ the checkpoint's folder unless --out is given. Nothing is trained: --epochs, --m
 --resume are accepted for a uniform command line and ignored; --batch-size sets the generation
 batch; --export-samples N writes N samples of the generator to OUT/samples.npy.
 """
+if __name__ == "__main__":         # Ctrl-C while the libraries load: stop quietly (main() then
+    import signal                  # reports a Ctrl-C in one line; training saves a checkpoint)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+import math
 import os
 import sys
 
 import numpy as np
 
 from minigan.gan import cli
-from minigan.gan.checkpoint import CheckpointError
+from minigan.gan.checkpoint import CheckpointError, atomic_write
 from minigan.gan.walk import generator_from_checkpoint, make_generate, save_latent_walk
 
 EXAMPLE = "latent_walk"
@@ -49,6 +54,7 @@ def build_parser():
     return p
 
 
+@cli.command_line
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -72,6 +78,15 @@ def main(argv=None):
                     f"not make images")
     train = config["train"]
     out = args.out or os.path.dirname(os.path.abspath(args.checkpoint))
+    problem = cli.check_output_folder(out)
+    if problem:
+        parser.fail(f"--out {out}: {problem}")
+    image_shape = tuple(config["image_shape"]) if config.get("image_shape") else None
+    pixels = math.prod(image_shape or (train["z_dim"],))
+    cli.check_memory("--walks/--points/--steps/--scale", args.walks * args.points * args.steps * pixels
+                     * (4 + 3 * args.scale ** 2), "the walk's frames (samples, then RGB pictures)")
+    cli.check_memory("--export-samples", 2 * 4 * args.export_samples * pixels,
+                     f"{args.export_samples:,} samples (made, then saved)")
     os.makedirs(out, exist_ok=True)
     say = (lambda m: None) if args.quiet else (lambda m: print(m, flush=True))
     say(f"minigan {EXAMPLE}: {config.get('example')} generator "
@@ -79,7 +94,6 @@ def main(argv=None):
     if {"epochs", "max_steps", "resume"} & args.given:
         say("note: --epochs, --max-steps and --resume do nothing here (no training)")
     generate = make_generate(G, device, batch=args.batch_size)
-    image_shape = tuple(config["image_shape"]) if config.get("image_shape") else None
     noise = train.get("noise", "normal")
     written = save_latent_walk(generate, train["z_dim"], os.path.join(out, "latent_walk.gif"),
                                value_range=tuple(config.get("value_range", (-1.0, 1.0))),
@@ -95,7 +109,7 @@ def main(argv=None):
         if image_shape:
             samples = samples.reshape((n,) + image_shape)
         path = os.path.join(out, "samples.npy")
-        np.save(path, samples)
+        atomic_write(path, lambda f: np.save(f, samples))
         written.append(path)
     say("wrote: " + ", ".join(written))
     return cli.EXIT_OK

@@ -14,6 +14,10 @@ otherwise the 5,000 real digits shipped with minigan (4,500 used for training) â
 of output say which. On a 2-core CPU an epoch of the 4,500 digits takes about a minute and a
 half; the grids in OUT/grids/ show digits after a few epochs.
 """
+if __name__ == "__main__":         # Ctrl-C while the libraries load: stop quietly (main() then
+    import signal                  # reports a Ctrl-C in one line; training saves a checkpoint)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 import os
 import sys
 import warnings
@@ -22,6 +26,7 @@ import warnings
 from minigan import gan
 from minigan.data import (DatasetNotFoundError, MNISTFallbackWarning, default_data_dir, load_mnist,
                           scale_to_tanh_range)
+from minigan.data.idx import IDXFormatError
 from minigan.eval import Evaluator
 from minigan.eval.hook import mnist_epoch_metrics
 from minigan.gan import cli
@@ -53,7 +58,9 @@ def load_data(ctx, dataset):
             images, _, source = load_mnist("train", root=args.data_dir, download=not args.no_download,
                                            dataset=dataset, return_source=True)
         except DatasetNotFoundError as e:
-            ctx.parser.fail(str(e).splitlines()[0] + " (see --data-dir)")
+            ctx.parser.fail(e.one_line)
+        except IDXFormatError as e:
+            ctx.parser.fail(f"{e} (delete or replace this file: a missing one is downloaded again)")
     ctx.say(f"data: {source}")
     if source.kind == "offline-5k":
         root = args.data_dir or default_data_dir()
@@ -84,6 +91,7 @@ def score_last_samples(ctx, dataset):
     return after
 
 
+@cli.command_line
 def main(argv=None):
     parser = build_parser()
     args, ctx = cli.begin(parser, argv, EXAMPLE)
@@ -102,6 +110,7 @@ def main(argv=None):
     images, source = load_data(ctx, dataset)
     run_config["data"].update(source=source.kind, count=int(len(images)))
     cfg = cli.train_config(ctx, **cli.dcgan_fields(args))
+    cli.check_data_size(parser, cfg.batch_size, len(images), "training images")
     G, D = cli.build_models(run_config, cfg.seed)
     n_g = sum(p.data.size for p in G.parameters())
     n_d = sum(p.data.size for p in D.parameters())

@@ -22,12 +22,17 @@ fix holds. The sigmoid + SGD networks collapse with either noise: the fix needs 
     python examples/mnist_mlp_gan.py                      # the fix, 4 epochs
     python examples/mnist_mlp_gan.py --collapse --out runs/mnist_mlp_collapse
 """
+if __name__ == "__main__":         # Ctrl-C while the libraries load: stop quietly (main() then
+    import signal                  # reports a Ctrl-C in one line; training saves a checkpoint)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 import os
 import sys
 import warnings
 
 from minigan import gan
 from minigan.data import DatasetNotFoundError, load_mnist, scale_to_unit_range
+from minigan.data.idx import IDXFormatError
 from minigan.gan import cli
 
 EXAMPLE = "mnist_mlp_gan"
@@ -49,6 +54,7 @@ def build_parser():
     return p
 
 
+@cli.command_line
 def main(argv=None):
     parser = build_parser()
     args, ctx = cli.begin(parser, argv, EXAMPLE)
@@ -70,7 +76,9 @@ def main(argv=None):
             images, _, source = load_mnist("train", root=args.data_dir,
                                            download=not args.no_download, return_source=True)
         except DatasetNotFoundError as e:
-            parser.fail(str(e).splitlines()[0])
+            parser.fail(e.one_line)
+        except IDXFormatError as e:
+            parser.fail(f"{e} (delete or replace this file: a missing one is downloaded again)")
     ctx.say(f"data: {source}")
     run_config["data"].update(source=source.kind, count=int(len(images)))
     sgd = variant == "collapse"
@@ -78,6 +86,7 @@ def main(argv=None):
     cfg = cli.train_config(
         ctx, z_dim=100, noise=args.noise, loss="bce", optimizer="sgd" if sgd else "adam", lr_g=lr,
         lr_d=lr, betas_g=(0.9, 0.999), betas_d=(0.9, 0.999), health_patience=500)
+    cli.check_data_size(parser, cfg.batch_size, len(images), "training images")
     G, D = cli.build_models(run_config, cfg.seed)
     ctx.say(f"variant: {variant} ({'sigmoid + SGD, expect mode collapse' if sgd else 'LeakyReLU + LayerNorm + Adam'}), "
             f"{cfg.optimizer} lr {cfg.lr_g:g}, batch {cfg.batch_size}, {cfg.noise} noise")

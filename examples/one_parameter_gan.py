@@ -20,6 +20,10 @@ towards 1 and its error stops falling to 0 — it can no longer tell G's numbers
     python examples/one_parameter_gan.py
     python examples/one_parameter_gan.py --generator through-d --epochs 10
 """
+if __name__ == "__main__":         # Ctrl-C while the libraries load: stop quietly (main() then
+    import signal                  # reports a Ctrl-C in one line; training saves a checkpoint)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 import os
 import sys
 
@@ -94,6 +98,7 @@ def build_parser():
     return p
 
 
+@cli.command_line
 def main(argv=None):
     parser = build_parser()
     args, ctx = cli.begin(parser, argv, EXAMPLE)

@@ -14,6 +14,10 @@ used for training), and what the generator outputs after each epoch (one row per
 
     python examples/pattern_1010_gan.py
 """
+if __name__ == "__main__":         # Ctrl-C while the libraries load: stop quietly (main() then
+    import signal                  # reports a Ctrl-C in one line; training saves a checkpoint)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 import os
 import sys
 
@@ -94,6 +98,7 @@ def plot_pattern(trainer):
     return [save_figure(fig, trainer.path("pattern.png"))]
 
 
+@cli.command_line
 def main(argv=None):
     parser = build_parser()
     args, ctx = cli.begin(parser, argv, EXAMPLE)

@@ -43,3 +43,12 @@ def rng():
 @pytest.fixture(autouse=True)
 def _seed_minigan():
     mg.seed(0)
+
+
+@pytest.fixture(scope="session")
+def julia_pngs(tmp_path_factory):
+    """A folder of 16 grayscale 32x32 Julia-set PNGs (for the image-folder example's tests)."""
+    from minigan.data.julia import save_julia_pngs
+    folder = tmp_path_factory.mktemp("julia_pngs")
+    save_julia_pngs(str(folder), n=16, size=32, seed=0)
+    return folder

@@ -124,14 +124,6 @@ def test_pattern_and_one_parameter_gans(tmp_path):
         assert TRAINING_OUTPUTS | {"parameters.png"} <= files(tmp_path / update)
 
 
-@pytest.fixture(scope="module")
-def julia_pngs(tmp_path_factory):
-    from minigan.data.julia import save_julia_pngs
-    folder = tmp_path_factory.mktemp("julia_pngs")
-    save_julia_pngs(str(folder), n=16, size=32, seed=0)
-    return folder
-
-
 def test_image_folder_dcgan_on_julia_pngs(tmp_path, julia_pngs):
     out = tmp_path / "run"
     assert run("image_folder_dcgan", "--images", julia_pngs, "--max-steps", 2, "--batch-size", 8,

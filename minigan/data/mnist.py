@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .download import DEFAULT_TIMEOUT, DownloadError, download_file
-from .idx import read_idx
+from .idx import IDXFormatError, read_idx
 
 __all__ = ["load_mnist", "DataSource", "DatasetNotFoundError", "MNISTFallbackWarning",
            "default_data_dir", "load_mnist_5k", "offline_digits_path",
@@ -75,7 +75,8 @@ _SUBDIRS = {"mnist": "mnist", "fashion": "fashion-mnist"}
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """No source could serve the data set; the message lists everything that was tried."""
+    """No source could serve the data set; the message lists everything that was tried (one per
+    line; ``one_line`` says the same on one line, for a command line)."""
 
 
 class MNISTFallbackWarning(UserWarning):
@@ -131,16 +132,16 @@ def _load_idx_pair(images_path, labels_path):
     images = read_idx(images_path)
     labels = read_idx(labels_path)
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise ValueError(f"{images_path}: expected uint8 images of shape (N, 28, 28), got "
-                         f"{images.dtype} {images.shape}")
+        raise IDXFormatError(f"{images_path}: expected uint8 images of shape (N, 28, 28), got "
+                             f"{images.dtype} {images.shape}")
     if labels.dtype != np.uint8 or labels.ndim != 1:
-        raise ValueError(f"{labels_path}: expected uint8 labels of shape (N,), got "
-                         f"{labels.dtype} {labels.shape}")
+        raise IDXFormatError(f"{labels_path}: expected uint8 labels of shape (N,), got "
+                             f"{labels.dtype} {labels.shape}")
     if len(labels) != len(images):
-        raise ValueError(f"{labels_path}: expected {len(images)} labels (as many as images in "
-                         f"{images_path}), got {len(labels)}")
+        raise IDXFormatError(f"{labels_path}: expected {len(images)} labels (as many as images in "
+                             f"{images_path}), got {len(labels)}")
     if len(labels) and labels.max() > 9:
-        raise ValueError(f"{labels_path}: expected labels 0..9, got max {labels.max()}")
+        raise IDXFormatError(f"{labels_path}: expected labels 0..9, got max {labels.max()}")
     return images, labels.astype(np.int64)
 
 
@@ -274,5 +275,7 @@ def load_mnist(split="train", root=None, download=True, dataset="mnist", *, mirr
         tried.append("offline fallback: disabled (offline_fallback=False)")
     if is_fashion:
         how_to += " On Debian/Ubuntu, 'apt install dataset-fashion-mnist' also works."
-    raise DatasetNotFoundError(f"{title} {split!r} split not found. Tried:\n"
-                               + "\n".join(f"  - {t}" for t in tried) + "\n" + how_to)
+    error = DatasetNotFoundError(f"{title} {split!r} split not found. Tried:\n"
+                                 + "\n".join(f"  - {t}" for t in tried) + "\n" + how_to)
+    error.one_line = f"{title} {split!r} split not found (tried: {'; '.join(tried)}). {how_to}"
+    raise error

@@ -22,12 +22,10 @@ import numpy as np
 
 from ..backend import asnumpy, cuda_available, to_device
 from ..gan.checkpoint import CheckpointError, load_checkpoint, subdict
+from ..gan.failures import UsageError, command_line
 from ..gan.models import build_model
 from .evaluator import Evaluator
 
-
-class UsageError(Exception):
-    pass
 
 
 def generate_from_checkpoint(path, n, seed=0, device="cpu", batch_size=250):
@@ -44,8 +42,13 @@ def generate_from_checkpoint(path, n, seed=0, device="cpu", batch_size=250):
                          f"(config keys: {sorted(config)})")
     train = config.get("train", {})
     z_dim, noise = int(train.get("z_dim", 100)), train.get("noise", "normal")
-    G = build_model(spec)
-    G.load_state_dict(subdict(arrays, "G"))
+    try:
+        G = build_model(spec)
+        G.load_state_dict(subdict(arrays, "G"))
+    except (KeyError, ValueError, TypeError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        raise UsageError(f"{path}: its generator weights do not fit the generator it names "
+                         f"({spec.get('builder')}): {message}") from None
     G.to(device).eval()
     rng = np.random.default_rng(seed)
     if noise == "normal":
@@ -65,6 +68,7 @@ def generate_from_checkpoint(path, n, seed=0, device="cpu", batch_size=250):
     return samples, value_range, what
 
 
+@command_line(prog="python -m minigan.eval")
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m minigan.eval",
                                 description="Score generated MNIST digits: classes covered, KL "
@@ -112,9 +116,8 @@ def main(argv=None):
             if args.value_range:
                 value_range = args.value_range
         scores = evaluator.score(samples, value_range=value_range)
-    except (UsageError, ValueError, TypeError) as e:
-        print(f"{p.prog}: error: {e}", file=sys.stderr)
-        return 2
+    except (ValueError, TypeError) as e:          # unusable samples or classifier file
+        raise UsageError(str(e)) from None
     meta = evaluator.meta
     if args.json:
         doc = dict(scores.as_row(), n=scores.n, source=what, classifier_standard=meta["standard"],

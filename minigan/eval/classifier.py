@@ -90,7 +90,7 @@ def prepare_images(images, value_range="unit"):
         in Tanh, minigan's default), ``"unit"`` for [0, 1] (e.g. after a Sigmoid), or any
         ``(low, high)`` pair (black = low, white = high).
     Values outside the range by more than 5% of its width raise an error (likely a wrong
-    ``value_range``); smaller excursions are clipped.
+    ``value_range``); smaller excursions are clipped. NaN or inf values raise an error.
     """
     lo, hi = value_bounds(value_range)
     x = asnumpy(images)
@@ -101,6 +101,10 @@ def prepare_images(images, value_range="unit"):
     if x.dtype == np.uint8:
         unit = x.astype(np.float32) / 255
     elif x.dtype.kind == "f":
+        bad = ~np.isfinite(x).reshape(len(x), -1).all(axis=1)
+        if bad.any():
+            raise ValueError(f"{int(bad.sum()):,} of the {len(x):,} images hold NaN or inf values "
+                             f"(a generator that diverged?); they cannot be scored")
         slack = 0.05 * (hi - lo)
         if x.size and (float(x.min()) < lo - slack or float(x.max()) > hi + slack):
             hint = ("; pass value_range='tanh' if the images are in [-1, 1]"

@@ -71,11 +71,13 @@ def atomic_write(path, write):
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())       # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         try:
             os.remove(tmp)
         except OSError:
             pass
+        if isinstance(e, OSError) and e.errno is not None and e.filename is None:
+            e.filename = path               # "No space left on device" names the file it was for
         raise
     _fsync_dir(folder)
     return path
@@ -126,10 +128,16 @@ def load_checkpoint(path):
     meta_raw = arrays.pop(META_KEY, None)
     if meta_raw is None:
         raise CheckpointError(f"{path} is an .npz file but not a minigan checkpoint (no {META_KEY})")
-    meta = json.loads(str(meta_raw))
+    try:
+        meta = json.loads(str(meta_raw))
+    except ValueError as e:
+        raise CheckpointError(f"{path}: its {META_KEY} entry is not valid JSON ({e})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{path}: its {META_KEY} entry is a JSON {type(meta).__name__}, "
+                              f"expected an object")
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format')!r}")
-    if meta.get("version", 0) > VERSION:
+    if not isinstance(meta.get("version", 0), int) or meta.get("version", 0) > VERSION:
         raise CheckpointError(f"{path}: checkpoint version {meta['version']} is newer than this "
                               f"minigan understands ({VERSION})")
     return arrays, meta

@@ -5,8 +5,12 @@ Every example accepts (minigan's public contract fixes these):
     --resume  --export-samples N
 and, from here, --sample-every N, --checkpoint-every N, --log-every N, --quiet.
 
-Exit codes: 0 done; 2 bad arguments or unusable input (one line on stderr, no traceback);
-3 training stopped on a NaN/inf loss; 130 interrupted with Ctrl-C (after saving a checkpoint).
+Exit codes: 0 done; 2 bad arguments or unusable input (one line on stderr, no traceback;
+failures.py has the one handler); 3 training stopped on a NaN/inf loss; 130 interrupted with
+Ctrl-C, 143 stopped with SIGTERM (after saving a checkpoint).
+
+Everything an example is given (options, data, checkpoint, output folder) is checked before
+anything is written into the output folder.
 """
 import argparse
 import math
@@ -17,17 +21,21 @@ from dataclasses import dataclass, field
 from ..backend import cuda_available
 from ..backend import seed as seed_minigan
 from .checkpoint import CheckpointError, read_meta
+from .failures import (EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, command_line,
+                       describe_os_error)
 from .models import build_model
+from .preflight import check_memory, check_output_folder
+from .run_state import check_trainer_meta
 from .trainer import (CHECKPOINT, LATEST_GRID, LOSSES_PNG, METRICS, PROGRESS_GIF, TrainConfig,
                       TrainingDiverged, TrainingInterrupted)
 
 __all__ = ["ExampleParser", "common_parser", "add_training_options", "label_ranges",
            "positive_int", "nonneg_int", "positive_float", "begin", "build_models",
            "dcgan_fields", "probability", "float_pair", "resolve_device", "RunContext",
-           "start_run", "train_config", "run_training", "EXIT_OK", "EXIT_USAGE", "EXIT_DIVERGED",
-           "EXIT_INTERRUPTED"]
+           "start_run", "train_config", "run_training", "check_data_size", "check_memory",
+           "check_output_folder", "command_line", "UsageError", "EXIT_OK", "EXIT_USAGE",
+           "EXIT_DIVERGED", "EXIT_INTERRUPTED"]
 
-EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
 # flags that may change when resuming; everything else comes from the checkpoint
 RESUMABLE = {"epochs", "max_steps", "sample_every", "checkpoint_every", "log_every", "device",
              "out", "resume", "quiet", "export_samples", "data_dir", "no_download"}
@@ -64,7 +72,7 @@ class ExampleParser(argparse.ArgumentParser):
 
     def fail(self, message):
         """Report a problem with the input (not the syntax) and exit with code 2."""
-        self.error(message)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 # ----------------------------------------------------------------------------- argument types
@@ -217,12 +225,9 @@ def start_run(parser, args, example, resumable=()):
     data are); any other option given with --resume is reported as ignored."""
     device = resolve_device(parser, args.device)
     out = args.out
-    if os.path.exists(out) and not os.path.isdir(out):
-        parser.fail(f"--out {out}: exists and is not a folder")
-    try:
-        os.makedirs(out, exist_ok=True)
-    except OSError as e:
-        parser.fail(f"--out {out}: cannot create the folder ({e.strerror})")
+    problem = check_output_folder(out)
+    if problem:
+        parser.fail(f"--out {out}: {problem}")
     ctx = RunContext(parser, args, example, device, out)
     ckpt = ctx.checkpoint
     if args.resume:
@@ -231,11 +236,15 @@ def start_run(parser, args, example, resumable=()):
                         f"--resume first")
         try:
             meta = read_meta(ckpt)
-        except CheckpointError as e:
+            check_trainer_meta(meta, ckpt)
+        except (CheckpointError, OSError) as e:
             parser.fail(f"--resume: {e}")
-        config = meta.get("config", {})
-        if config.get("example") not in (None, example):
-            parser.fail(f"--resume: {ckpt} was written by {config.get('example')}, not {example}")
+        config = meta["config"]
+        if config.get("example") != example:
+            written_by = (f"{config['example']}" if config.get("example") else
+                          "a GANTrainer in a script, not by an example (resume it with "
+                          "GANTrainer.load_checkpoint in that script)")
+            parser.fail(f"--resume: {ckpt} was written by {written_by}, not {example}")
         ctx.saved_config, ctx.saved_meta = config, meta
         ignored = sorted(args.given - RESUMABLE - set(resumable))
         if ignored:
@@ -251,6 +260,13 @@ def start_run(parser, args, example, resumable=()):
     return ctx
 
 
+def check_data_size(parser, batch_size, n, what="training samples"):
+    """A batch must fit in the data: one line and exit code 2 otherwise."""
+    if batch_size > n:
+        parser.fail(f"--batch-size {batch_size} is larger than the {n:,} {what} (one batch needs "
+                    f"that many; lower --batch-size or add data)")
+
+
 COMMON_FIELDS = ("batch_size", "epochs", "max_steps", "seed", "sample_every", "checkpoint_every",
                  "log_every")
 
@@ -264,9 +280,18 @@ def begin(parser, argv, example, resumable=()):
 
 
 def build_models(run_config, seed):
-    """Seed minigan, then build (G, D) from the builder specs in ``run_config``."""
+    """Seed minigan, then build (G, D) from the builder specs in ``run_config``; a UsageError if
+    they, with their gradients and Adam's two moments, do not fit in this machine's memory."""
     seed_minigan(seed)
-    return build_model(run_config["generator"]), build_model(run_config["discriminator"])
+    try:
+        G, D = build_model(run_config["generator"]), build_model(run_config["discriminator"])
+    except MemoryError as e:
+        raise UsageError(f"the models do not fit in memory ({e}): lower --z-dim or the model's "
+                         f"width") from None
+    n = sum(p.data.size for m in (G, D) for p in m.parameters())
+    check_memory("the models' size (--z-dim, --width, ...)", 4 * 4 * n,
+                 f"{n:,} parameters with their gradients and Adam's two moments")
+    return G, D
 
 
 def dcgan_fields(args):
@@ -305,6 +330,15 @@ def format_seconds(s):
     return f"{m // 60} h {m % 60:02d} min"
 
 
+def _where_to_continue(ctx):
+    """Which step the checkpoint on disk holds (it may be older than the trainer's step)."""
+    try:
+        step = read_meta(ctx.checkpoint)["step"]
+    except (CheckpointError, OSError, KeyError):
+        return "no checkpoint was saved"
+    return f"the checkpoint holds step {step}: continue from there with --resume --out {ctx.out}"
+
+
 def run_training(ctx, trainer, after=None):
     """Resume if asked, train, export samples, report. Returns the exit code.
 
@@ -321,6 +355,10 @@ def run_training(ctx, trainer, after=None):
             ctx.parser.fail(f"--resume: {e}")
         ctx.say(f"resuming from {ctx.checkpoint}: step {meta['step']} (epoch "
                 f"{meta['step'] / meta['steps_per_epoch']:.2f})")
+    if args.export_samples:
+        per_sample = 4 * math.prod(trainer.image_shape or (trainer.config.z_dim,))
+        check_memory("--export-samples", 2 * args.export_samples * per_sample,
+                     f"{args.export_samples:,} samples of {per_sample:,} bytes (twice: made, then saved)")
     target = trainer.target_steps()
     ctx.say(f"training to step {target} ({trainer.steps_per_epoch} steps per epoch, "
             f"{trainer.config.epochs} epochs" + (f", --max-steps {trainer.config.max_steps}"
@@ -328,14 +366,17 @@ def run_training(ctx, trainer, after=None):
     try:
         summary = trainer.fit()
     except TrainingDiverged as e:
-        print(f"{ctx.parser.prog}: error: {e}", file=sys.stderr, flush=True)
+        options = [o for o in ("--lr-g", "--lr-d", "--lr") if o in ctx.parser._option_string_actions]
+        hint = f" ({', '.join(options)})." if options and str(e).endswith(".") else ""
+        print(f"{ctx.parser.prog}: error: {str(e)[:-1] + hint if hint else e}", file=sys.stderr,
+              flush=True)
         return EXIT_DIVERGED
     except KeyboardInterrupt as e:
-        saved = os.path.isfile(ctx.checkpoint)
-        print(f"{ctx.parser.prog}: interrupted at step {trainer.step}"
-              + (f"; continue with --resume --out {ctx.out}" if saved else ""),
+        print(f"{ctx.parser.prog}: interrupted at step {trainer.step}; {_where_to_continue(ctx)}",
               file=sys.stderr, flush=True)
         return 128 + e.signum if isinstance(e, TrainingInterrupted) else EXIT_INTERRUPTED
+    except OSError as e:              # disk full, permissions changed, ... while training
+        raise UsageError(f"{describe_os_error(e)}; {_where_to_continue(ctx)}") from e
     written = [os.path.join(ctx.out, n) for n in (METRICS, LOSSES_PNG, LATEST_GRID, PROGRESS_GIF,
                                                   CHECKPOINT)]
     if args.export_samples:

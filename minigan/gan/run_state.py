@@ -1,13 +1,54 @@
 """The trainer's checkpoint: everything needed to continue a run exactly, in one file."""
+import math
+import numbers
 import os
 import time
 
 from ..backend import rng_state, set_rng_state
-from .checkpoint import (flatten_optimizer_state, load_checkpoint, save_checkpoint, subdict,
-                         unflatten_optimizer_state)
+from .checkpoint import (CheckpointError, flatten_optimizer_state, load_checkpoint, save_checkpoint,
+                         subdict, unflatten_optimizer_state)
 
 CHECKPOINT = "checkpoint.npz"
 NONFINITE_CHECKPOINT = "checkpoint_nonfinite.npz"
+
+
+# the entries of a trainer checkpoint's JSON part and their types
+META_TYPES = {"step": int, "steps_per_epoch": int, "elapsed": numbers.Real, "rng": dict,
+              "mg_rng": dict, "optimizers": dict, "health": dict, "epoch_acc": dict, "log_acc": dict,
+              "config": dict}
+
+
+def check_trainer_meta(meta, path):
+    """Raise CheckpointError (naming ``path``, the entry, its value and what is expected) unless
+    the JSON part of a checkpoint has every entry GANTrainer needs, with the right type and range.
+    Run before anything is loaded, so a hand-edited or foreign file changes nothing."""
+    def bad(key, expected):
+        value = meta.get(key)
+        shown = repr(value) if len(repr(value)) < 60 else type(value).__name__
+        raise CheckpointError(f"{path}: its entry {key!r} is {shown}, expected {expected} (a damaged "
+                              f"or hand-edited checkpoint?)")
+    for key, kind in META_TYPES.items():
+        if key not in meta:
+            raise CheckpointError(f"{path}: the checkpoint has no {key!r} entry (it was not written by "
+                                  f"GANTrainer, or it was edited)")
+        if isinstance(meta[key], bool) or not isinstance(meta[key], kind):
+            bad(key, {int: "an integer", numbers.Real: "a number", dict: "a JSON object"}[kind])
+    if meta["step"] < 0:
+        bad("step", "an integer >= 0")
+    if meta["steps_per_epoch"] < 1:
+        bad("steps_per_epoch", "an integer >= 1")
+    if not (math.isfinite(meta["elapsed"]) and meta["elapsed"] >= 0):
+        bad("elapsed", "a finite number of seconds >= 0")
+    n_data = meta.get("n_data")
+    if n_data is not None and (isinstance(n_data, bool) or not isinstance(n_data, int) or n_data < 1):
+        bad("n_data", "null or an integer >= 1")
+    if not isinstance(meta["config"].get("train"), dict):
+        raise CheckpointError(f"{path}: its config has no 'train' object (the training settings)")
+    for opt in ("optG", "optD"):
+        if not isinstance(meta["optimizers"].get(opt), dict):
+            raise CheckpointError(f"{path}: its optimizers entry has no {opt!r} object")
+    if not isinstance(meta.get("status", "ok"), str):
+        bad("status", "a string")
 
 
 class TrainingDiverged(RuntimeError):
@@ -117,9 +158,7 @@ class RunState:
         self.health.load_state_dict(health)
 
     def _restore(self, path, arrays, meta):
-        step = meta.get("step")
-        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-            raise ValueError(f"its step is {step!r}, expected an integer >= 0")
+        check_trainer_meta(meta, path)
         if meta.get("status", "ok") != "ok":
             raise ValueError(f"{path} is marked {meta['status']!r} (saved when training failed); "
                              f"it is kept for inspection and cannot be resumed")
@@ -171,5 +210,5 @@ class RunState:
                 if good and os.path.isfile(good) else "")
         msg = (f"{err.name} became {err.value} at {where}: training stopped. The state that "
                f"produced it is saved in {path} (marked 'nonfinite', for inspection){kept}. "
-               f"Try lower learning rates (--lr-g, --lr-d).")
+               f"Try lower learning rates.")
         return TrainingDiverged(msg, path, self.step + 1)
