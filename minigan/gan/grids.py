@@ -52,13 +52,31 @@ class Samples:
         if self.config.noise != "ones":
             self.health.check_diversity(self.step, self.diversity)
 
+    _step0_images = None        # a new run's first grid, until its first step has worked
+
+    def _begin_grids(self):
+        """A new run: G's samples before any training. They are written only once the first step
+        has worked (:meth:`_replace_old_grids`), so a run that fails at once leaves the grids of
+        the run that was in the folder before."""
+        self._step0_images = self.generate(self.fixed_noise)
+        self._check_diversity(self._step0_images)
+
+    def _replace_old_grids(self):
+        imgs, self._step0_images = self._step0_images, None
+        if self.out_dir is not None:
+            self._clear_grids()
+        self._write_grid(imgs, 0, epoch_end=False)
+
     def _save_grid(self, epoch_end):
         imgs = self.generate(self.fixed_noise)
         self._check_diversity(imgs)
+        return self._write_grid(imgs, self.step, epoch_end)
+
+    def _write_grid(self, imgs, step, epoch_end):
         if self.out_dir is None or self.render == "none":
             return None
-        name = f"step_{self.step:07d}" + (f"_epoch_{self.step // self.steps_per_epoch:03d}"
-                                           if epoch_end else "") + ".png"
+        name = f"step_{step:07d}" + (f"_epoch_{step // self.steps_per_epoch:03d}"
+                                      if epoch_end else "") + ".png"
         path = os.path.join(self.out_dir, GRID_DIR, name)
         nrow = self.config.grid_nrow or math.ceil(math.sqrt(len(imgs)))
         save_grid(imgs, path, nrow=nrow, value_range=self.value_range, render=self.render,

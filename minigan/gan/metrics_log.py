@@ -37,29 +37,20 @@ class MetricsLog:
         return atomic_write(self.path(METRICS), lambda f: f.write(data))
 
     def _read_metrics(self):
-        """Rows of an existing metrics.csv up to the current step (for resume)."""
+        """Rows of an existing metrics.csv up to the current step (for resume), each (kind, step)
+        once (the last copy wins). Tolerates what a spreadsheet leaves: a UTF-8 byte-order mark,
+        CRLF line ends, extra or missing fields; rows without a usable kind and step are dropped."""
         path = self.path(METRICS)
         if path is None or not os.path.isfile(path):
             return []
-        rows = []
-        with open(path, newline="") as f:
+        rows = {}
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
             for r in csv.DictReader(f):
-                row = {}
-                for k, v in r.items():
-                    if v in ("", None):
-                        continue
-                    if k == "kind":
-                        row[k] = v
-                    elif k in ("epoch", "step"):
-                        row[k] = int(float(v))
-                    else:
-                        try:
-                            row[k] = float(v)
-                        except ValueError:
-                            row[k] = v
-                if row.get("step", 0) <= self.step:
-                    rows.append(row)
-        return rows
+                row = _parse_row(r)
+                if row is not None and row["step"] <= self.step:
+                    rows.pop((row["kind"], row["step"]), None)      # re-inserted: keeps file order
+                    rows[(row["kind"], row["step"])] = row
+        return list(rows.values())
 
     def plot(self):
         """losses.png from the step rows."""
@@ -80,3 +71,25 @@ class MetricsLog:
                "loss_D": acc["loss_D"] / n, "loss_G": acc["loss_G"] / n,
                "D_x": acc["D_x"] / n, "D_G_z": acc["D_G_z"] / n}
         return row
+
+
+def _parse_row(fields):
+    """A metrics.csv row (text fields) as a dict of numbers and text, or None if it has no
+    kind 'step'/'epoch' or no integer step."""
+    row = {}
+    for k, v in fields.items():
+        if k is None or v is None or not isinstance(v, str) or v.strip() == "":
+            continue                      # fields beyond the header, or empty ones
+        k, v = k.strip(), v.strip()
+        if k == "kind":
+            row[k] = v
+            continue
+        try:
+            row[k] = int(float(v)) if k in ("epoch", "step") else float(v)
+        except ValueError:
+            if k in ("epoch", "step"):
+                return None
+            row[k] = v
+    if row.get("kind") not in ("step", "epoch") or "step" not in row:
+        return None
+    return row

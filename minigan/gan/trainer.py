@@ -263,9 +263,7 @@ class GANTrainer(MetricsLog, Samples, RunState, Progress):
             self._write_outputs()
             return self.summary()
         if self.step == 0:
-            if self.out_dir is not None:
-                self._clear_grids()
-            self._save_grid(epoch_end=False)        # what G makes before any training
+            self._begin_grids()                     # what G makes before any training
         previous = {}
         if threading.current_thread() is threading.main_thread():
             previous = {s: signal.signal(s, self._on_stop_signal) for s in STOP_SIGNALS}
@@ -310,6 +308,8 @@ class GANTrainer(MetricsLog, Samples, RunState, Progress):
                 dt = time.perf_counter() - t0
                 self.step += 1
                 pos += 1
+                if self._step0_images is not None:        # the first step worked: a new run's
+                    self._replace_old_grids()             # grids replace the folder's old ones
                 self.elapsed = self._clock()
                 self._after_step(stats, dt, real.shape[0])
                 if pos == spe:
