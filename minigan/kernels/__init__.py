@@ -123,6 +123,32 @@ def dropout_grad(dy, uniform, p):
                         dy, dy, uniform, scalars=scalars)
 
 
+def dropout_philox(x2, key, threshold, scale, first_sample):
+    """Dropout of a C-contiguous (F, N) array with its keep mask made in the kernel (Philox,
+    nn/dropout.py's ``keep_mask``): returns (y, keep as uint8), or None. CPU only (the GPU
+    Dropout draws uniform floats, ``dropout`` above)."""
+    if _backend(x2, name="dropout") != "cpu" or not x2.flags.c_contiguous:
+        return None
+    y, keep = np.empty_like(x2), np.empty(x2.shape, dtype=np.uint8)
+    _cpu().dropout_philox_forward(x2, np.uint64(key[0]), np.uint64(key[1]), np.uint64(threshold),
+                                  x2.dtype.type(scale), int(first_sample), y, keep)
+    return y, keep
+
+
+def dropout_keep_grad(dy, keep, scale):
+    """dx = dy·scale where keep, else 0 (keep: the uint8 mask of ``dropout_philox``), or None."""
+    if _backend(dy, name="dropout") != "cpu" or dy.shape != keep.shape:
+        return None
+    if dy.strides != tuple(s * dy.itemsize for s in keep.strides):    # not one memory order
+        return None
+    out = np.empty_like(dy)
+    flats = [_flat(a) for a in (dy, keep, out)]
+    if any(f is None for f in flats):
+        return None
+    _cpu().dropout_keep_backward(flats[0], flats[1], dy.dtype.type(scale), flats[2])
+    return out
+
+
 def batchnorm_forward(x2, gamma, beta, eps, running=None):
     """Training BatchNorm on rows of a C-contiguous (C, M) array -> (y, x̂, μ, σ², 1/√(σ²+ε),
     running_updated), or None. ``running`` = (running_mean, running_var, momentum): the GPU

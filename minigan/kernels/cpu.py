@@ -43,6 +43,66 @@ def dropout_backward(dy, uniform, p, scale, out):
         out[i] = dy[i] * scale if uniform[i] >= p else 0
 
 
+_M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
+_W0, _W1 = np.uint64(0x9E3779B9), np.uint64(0xBB67AE85)
+_LOW32, _32 = np.uint64(0xFFFFFFFF), np.uint64(32)
+
+
+@njit(cache=True, inline="always")
+def _philox4x32_10(counter, k0, k1):
+    """Philox4x32-10 of block ``counter`` (uint64; counter words c2 = c3 = 0) under key
+    (k0, k1): the same rounds as philox.py's NumPy reference, four uint32 words as uint64."""
+    c0, c1 = counter & _LOW32, counter >> _32
+    c2 = c3 = np.uint64(0)
+    for _ in range(10):
+        p0, p1 = _M0 * c0, _M1 * c2
+        c0, c1, c2, c3 = (p1 >> _32) ^ c1 ^ k0, p1 & _LOW32, (p0 >> _32) ^ c3 ^ k1, p0 & _LOW32
+        k0, k1 = (k0 + _W0) & _LOW32, (k1 + _W1) & _LOW32
+    return c0, c1, c2, c3
+
+
+@njit(parallel=True, cache=True)
+def dropout_philox_forward(x, k0, k1, threshold, scale, first_sample, y, keep):
+    """Dropout with its mask made here, on (F, N) arrays (feature f, sample n; rows
+    contiguous): keep[f, n] = [word f mod 4 of Philox block (first_sample + n)·⌈F/4⌉ + ⌊f/4⌋
+    ≥ threshold] (nn/dropout.py, ``keep_mask``, is the NumPy twin); y = x·scale where kept,
+    else 0. One block serves four features of one sample; the loop over samples vectorises
+    (AVX2's 32×32→64-bit multiplies are Philox's)."""
+    F, N = x.shape
+    B = (F + 3) // 4
+    Bu = np.uint64(B)
+    zero = scale * 0                                   # 0 in x's dtype
+    for q in prange(B):
+        f = 4 * q
+        base = np.uint64((first_sample * B) + q)
+        if f + 4 <= F:                                 # four features per block
+            x0, x1, x2, x3 = x[f], x[f + 1], x[f + 2], x[f + 3]
+            y0, y1, y2, y3 = y[f], y[f + 1], y[f + 2], y[f + 3]
+            m0, m1, m2, m3 = keep[f], keep[f + 1], keep[f + 2], keep[f + 3]
+            for n in range(N):
+                w0, w1, w2, w3 = _philox4x32_10(base + np.uint64(n) * Bu, k0, k1)
+                a0, a1, a2, a3 = w0 >= threshold, w1 >= threshold, w2 >= threshold, w3 >= threshold
+                m0[n], m1[n], m2[n], m3[n] = a0, a1, a2, a3
+                y0[n] = x0[n] * scale if a0 else zero
+                y1[n] = x1[n] * scale if a1 else zero
+                y2[n] = x2[n] * scale if a2 else zero
+                y3[n] = x3[n] * scale if a3 else zero
+        else:                                          # the last, partial block
+            for n in range(N):
+                words = _philox4x32_10(base + np.uint64(n) * Bu, k0, k1)
+                for r in range(F - f):
+                    a = words[r] >= threshold
+                    keep[f + r, n] = a
+                    y[f + r, n] = x[f + r, n] * scale if a else zero
+
+
+@njit(parallel=True, cache=True)
+def dropout_keep_backward(dy, keep, scale, out):
+    """out = dy·scale where keep, else 0   (flat arrays of one memory layout)."""
+    for i in prange(dy.size):
+        out[i] = dy[i] * scale if keep[i] else 0
+
+
 @njit(parallel=True, cache=True)
 def batchnorm_forward(x, gamma, beta, eps, x_hat, y, mean, var, inv_std):
     """Per channel row c of x (C, M): μ, biased σ² (float64 sums), x̂, y = γ·x̂ + β."""

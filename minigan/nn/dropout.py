@@ -1,17 +1,57 @@
-"""Inverted dropout."""
+"""Inverted dropout, its mask a function of (key, sample, feature) by a counter-based generator."""
+import numpy as np
+
 from .. import kernels
-from ..backend import device_of, rng
-from .layout import random_like
+from ..backend import device_of, get_array_module, rng
+from ..philox import philox4x32
+from .layout import batch_first, batch_last, random_like
 from .module import Module
 
 
+def keep_threshold(p):
+    """t = round(p·2³²): a 32-bit word w keeps its element when w ≥ t, so with probability
+    1 − t/2³² (= 1 − p within 2⁻³³; t = 2³² drops everything, t = 0 keeps everything)."""
+    return min(2 ** 32, int(round(p * 2 ** 32)))
+
+
+def keep_mask(key, p, n_samples, features, first_sample=0):
+    """Which elements Dropout keeps, as a bool array (n_samples, features) — the plain NumPy
+    twin of kernels/cpu.py's ``dropout_philox_forward``, which makes the same bits.
+
+    Element (sample n, feature f), with F features per sample (f is the index into the sample
+    flattened in C order, e.g. f = (c·H + h)·W + w for an image) and B = ⌈F/4⌉:
+
+        block   = (first_sample + n)·B + ⌊f/4⌋          (a 64-bit Philox counter)
+        keep    = [ word (f mod 4) of Philox4x32-10(block, key)  ≥  keep_threshold(p) ]
+
+    One Philox block (four 32-bit words) decides four features of one sample. The decision
+    depends on the key, the sample's index first_sample + n and f only — not on the batch
+    size, the memory layout or the number of threads — so a data-parallel worker that holds
+    samples [s, s + n) of a global batch computes exactly its slice of the global mask by
+    passing first_sample = s (with the same key: the workers' generators in the same state).
+    """
+    B = -(-features // 4)
+    samples = np.arange(n_samples, dtype=np.uint64) + np.uint64(first_sample)
+    blocks = samples[:, None] * np.uint64(B) + np.arange(B, dtype=np.uint64)[None, :]   # (n, B)
+    words = np.stack(philox4x32(blocks, key), axis=-1).reshape(n_samples, 4 * B)[:, :features]
+    return words >= np.uint64(keep_threshold(p))
+
+
 class Dropout(Module):
-    """Training: y = x · mask / (1 − p), mask[i] = [u[i] ≥ p] with u[i] ~ U[0, 1), so each
-    element is kept with probability 1 − p; eval: y = x.
+    """Training: y = x · mask / (1 − p), each element kept (mask 1) with probability 1 − p,
+    independently; eval: y = x.
 
     Scaling at training time ("inverted" dropout) keeps E[y] = x, so eval needs no change.
     Backward: dx = dy · mask / (1 − p)  (the same mask; identity in eval).
-    The uniform draws u are what the forward keeps for the backward.
+
+    The mask (CPU): every forward draws a fresh 64-bit Philox key from minigan's generator
+    (``mg.seed``, saved in checkpoints), and :func:`keep_mask` turns (key, sample, feature)
+    into the keep decisions — inside the numba kernel that applies them, so no random floats
+    are drawn or stored (the forward keeps a one-byte mask for the backward). The generator's
+    state therefore fixes every mask, and a resumed run repeats them exactly.
+    ``first_sample`` (default 0) is the index of this batch's first sample in a larger global
+    batch, for data-parallel training (see :func:`keep_mask`).
+    On a GPU, masks come from uniform floats drawn by the device's generator, u ≥ p.
     """
 
     def __init__(self, p=0.5):
@@ -19,40 +59,69 @@ class Dropout(Module):
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = float(p)
+        self.first_sample = 0
 
     def _active(self):
         return self.training and self.p > 0.0
 
+    def _scale(self):
+        return 0.0 if self.p >= 1.0 else 1.0 / (1.0 - self.p)
+
     def forward(self, x):
         self._check_input(x, range(1, 9))
         if not self._active():
-            self._cache = (None, x.shape, x)
+            self._cache = (None, None, x.shape, x)
             return x
-        u = random_like(rng(device_of(x)), x)          # drawn in x's memory order
+        if get_array_module(x) is not np:
+            return self._forward_uniform(x)
+        key = tuple(int(k) for k in rng("cpu").integers(0, 2 ** 32, size=2, dtype=np.uint64))
+        n, features = x.shape[0], x.size // x.shape[0]
+        x_t = batch_last(x)                                        # (..., N)
+        fast = None
+        if x_t.flags.c_contiguous:                                 # minigan's own activations
+            fast = kernels.dropout_philox(x_t.reshape(features, n), key, keep_threshold(self.p),
+                                          self._scale(), self.first_sample)
+        if fast is not None:
+            y2, keep2 = fast                                       # (F, N), batch-last
+            y, keep = (batch_first(a.reshape(x_t.shape)) for a in (y2, keep2))
+        else:
+            keep = keep_mask(key, self.p, n, features, self.first_sample).reshape(x.shape)
+            y = x * self._scaled(keep, x.dtype)
+        self._cache = ("keep", keep, x.shape, x)
+        return y
+
+    def _forward_uniform(self, x):
+        """The GPU's Dropout: mask[i] = [u[i] ≥ p], u[i] ~ U[0, 1) drawn in x's memory order."""
+        u = random_like(rng(device_of(x)), x)
         y = kernels.dropout(x, u, self.p) if self.p < 1.0 else None
         if y is None:
-            y = x * self._scaled_mask(u)
-        self._cache = (u, x.shape, x)
+            y = x * self._scaled(u >= self.p, x.dtype)
+        self._cache = ("uniform", u, x.shape, x)
         return y
 
     def backward(self, grad_output, need_input_grad=True):   # dL/dx is always computed
-        u, shape, x = self._get_cache()
+        kind, mask, shape, x = self._get_cache()
         self._check_grad(grad_output, shape, x)
-        if u is None:
+        if kind is None:
             return grad_output
-        dx = kernels.dropout_grad(grad_output, u, self.p) if self.p < 1.0 else None
-        return dx if dx is not None else grad_output * self._scaled_mask(u)
+        if kind == "uniform":
+            dx = kernels.dropout_grad(grad_output, mask, self.p) if self.p < 1.0 else None
+        else:
+            dx = kernels.dropout_keep_grad(grad_output, mask, self._scale())
+        return dx if dx is not None else grad_output * self._scaled(self._kept(), grad_output.dtype)
 
-    def _scaled_mask(self, u):
+    def _kept(self):
+        kind, mask, _, _ = self._get_cache()
+        return mask >= self.p if kind == "uniform" else mask
+
+    def _scaled(self, kept, dtype):
         """mask / (1 − p): 1/(1 − p) where kept, 0 where dropped (all 0 when p = 1)."""
-        if self.p >= 1.0:
-            return u * 0
-        return (u >= self.p) * u.dtype.type(1.0 / (1.0 - self.p))
+        return kept.astype(dtype) * dtype.type(self._scale())
 
     def mask(self):
         """The scaled mask mask/(1 − p) of the last forward (None in eval or with p = 0)."""
-        u = self._get_cache()[0]
-        return None if u is None else self._scaled_mask(u)
+        kind, _, _, x = self._get_cache()
+        return None if kind is None else self._scaled(self._kept(), x.dtype)
 
     def extra_repr(self):
         return f"p={self.p}"
