@@ -17,6 +17,9 @@ def check_hyper_parameters(name, group):
             raise ValueError(f"{name}: {key} must be a finite number >= 0, got {value!r}")
 
 
+TORCH_IMPLEMENTATION_FLAGS = {"foreach", "fused", "capturable", "differentiable"}
+
+
 def check_betas(name, betas):
     """Adam's (β₁, β₂): two numbers in [0, 1); returned as a tuple."""
     betas = tuple(betas) if isinstance(betas, (list, tuple)) else (betas,)
@@ -86,10 +89,18 @@ class Optimizer:
             raise ValueError(f"{name}.load_state_dict: expected 1 param group of {len(self.params)} "
                              f"parameters, got groups of sizes {got}")
         group = {k: v for k, v in groups[0].items() if k != "params"}
-        if set(group) != set(self.param_groups[0]):
+        missing = set(self.param_groups[0]) - set(group)
+        if missing:
             raise ValueError(f"{name}.load_state_dict: the hyper-parameters are {sorted(group)}, "
                              f"expected {sorted(self.param_groups[0])} (was it saved by another "
                              f"optimizer?)")
+        # PyTorch's dicts hold more: implementation choices (ignored) and options minigan lacks
+        # (accepted only when off, e.g. amsgrad=False)
+        for key in sorted(set(group) - set(self.param_groups[0])):
+            value = group.pop(key)
+            if key not in TORCH_IMPLEMENTATION_FLAGS and value not in (False, None, 0):
+                raise ValueError(f"{name}.load_state_dict: option {key}={value!r} is not "
+                                 f"implemented by minigan's {name}")
         check_hyper_parameters(f"{name}.load_state_dict", group)
         new_state = {}
         for key, s in state_dict.get("state", {}).items():
