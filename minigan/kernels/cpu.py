@@ -103,9 +103,12 @@ def dropout_keep_backward(dy, keep, scale, out):
         out[i] = dy[i] * scale if keep[i] else 0
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath={"reassoc"})
 def batchnorm_forward(x, gamma, beta, eps, x_hat, y, mean, var, inv_std):
-    """Per channel row c of x (C, M): μ, biased σ² (float64 sums), x̂, y = γ·x̂ + β."""
+    """Per channel row c of x (C, M): μ, biased σ² (float64 sums), x̂, y = γ·x̂ + β.
+    ``fastmath={"reassoc"}`` lets the sums run in vector lanes (partial sums added at the end,
+    instead of one add after another: 4× fewer stalls); each channel's sums stay in one
+    thread, in one fixed order, so results do not depend on the thread count."""
     C, M = x.shape
     for c in prange(C):
         s = 0.0
@@ -128,7 +131,7 @@ def batchnorm_forward(x, gamma, beta, eps, x_hat, y, mean, var, inv_std):
             y[c, k] = xh * gamma[c] + b
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath={"reassoc"})
 def batchnorm_backward(dy, x_hat, gamma, inv_std, dgamma, dbeta, dx):
     """Training-mode BatchNorm backward per channel row (see batchnorm.py for the math)."""
     C, M = dy.shape
