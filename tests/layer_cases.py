@@ -20,6 +20,15 @@ CASES = [
     ("convT-nonsquare", lambda: nn.ConvTranspose2d(2, 2, (3, 2), stride=(2, 1), padding=(1, 0),
                                                    output_padding=(1, 0)), (2, 2, 3, 4)),
     ("convT-k4s2p1", lambda: nn.ConvTranspose2d(3, 2, 4, stride=2, padding=1), (2, 3, 3, 3)),
+    # shapes where the CPU's padding-free paths (nn/conv_taps.py) are chosen: row runs
+    # (conv forward, convT backward), phases (convT forward, conv input gradient), and a stride
+    # larger than the kernel (output phases no tap reaches)
+    ("conv-k5s1p2-rows", lambda: nn.Conv2d(3, 4, 5, padding=2), (2, 3, 5, 6)),
+    ("conv-k3s2p2-narrowing", lambda: nn.Conv2d(5, 2, 3, stride=2, padding=2), (2, 5, 6, 5)),
+    ("convT-k3s2p1-widening", lambda: nn.ConvTranspose2d(2, 5, 3, stride=2, padding=1, output_padding=1),
+     (2, 2, 4, 5)),
+    ("convT-k2s3-gaps", lambda: nn.ConvTranspose2d(2, 4, 2, stride=3, output_padding=2, bias=False), (2, 2, 3, 3)),
+    ("convT-k5s1p2-rows", lambda: nn.ConvTranspose2d(3, 2, 5, padding=2), (2, 3, 5, 4)),
     ("relu", lambda: nn.ReLU(), (3, 4)),
     ("leakyrelu", lambda: nn.LeakyReLU(0.2), (2, 3, 4, 4)),
     ("tanh", lambda: nn.Tanh(), (3, 5)),

@@ -24,7 +24,7 @@ ENABLED = os.environ.get("MINIGAN_KERNELS", "fast") != "numpy"
 # Single fast paths can be switched off by name (benchmarks/bench_step.py measures each one's
 # effect this way), e.g. MINIGAN_KERNELS_OFF=col2im,batchnorm
 NAMES = ("leaky_relu", "dropout", "batchnorm", "adam", "adam_many", "zero_many", "im2col",
-         "col2im", "bce_with_logits")
+         "col2im", "bce_with_logits", "conv_taps")
 DISABLED = set(filter(None, os.environ.get("MINIGAN_KERNELS_OFF", "").split(",")))
 
 
@@ -208,6 +208,16 @@ def im2col(x, kernel, stride, padding, out_hw, out):
     return out
 
 
+def gather_rows(x, h0, w0, sh, sw, out):
+    """A run of rows of nn/conv_taps.py in one parallel pass:
+    out[i, j, c, a, b, :] = x[c, h0 + a·sh + i, w0 + b·sw + j, :] (0 outside x's columns);
+    returns ``out`` or None."""
+    if _backend(x, name="im2col") != "cpu" or not (x.flags.c_contiguous and out.flags.c_contiguous):
+        return None
+    _cpu().gather_rows(x, h0, w0, sh, sw, out)
+    return out
+
+
 def col2im(cols, kernel, stride, padding, out):
     """col2im as a gather per output pixel (numba, or one CUDA kernel) into ``out``
     (C, H, W, N): no atomics, deterministic; or None."""
@@ -219,6 +229,15 @@ def col2im(cols, kernel, stride, padding, out):
         return None
     _cpu().col2im(cols, *args)
     return out
+
+
+def conv_taps(x):
+    """True when convolutions on ``x`` should run block by block on the kernel taps that land
+    inside the image (nn/conv_taps.py: no multiply-adds on padding, transposed convolutions by
+    phases, no col2im) rather than as one GEMM over a zero-padded im2col (nn/im2col.py, the
+    plain reference). CPU only: on a GPU one launch per block costs more than the zeros it
+    saves, so the single GEMM stays there."""
+    return _backend(x, name="conv_taps") == "cpu"
 
 
 def philox_fill(kind, shape, dtype, counter, key):

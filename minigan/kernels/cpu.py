@@ -185,6 +185,26 @@ def im2col(x, kh, kw, sh, sw, ph, pw, Ho, Wo, out):
 
 
 @njit(parallel=True, cache=True)
+def gather_rows(x, h0, w0, sh, sw, out):
+    """out[i, j, c, a, b, :] = x[c, h0 + a·sh + i, w0 + b·sw + j, :], 0 where the column is
+    outside x — a run of rows of nn/conv_taps.py, taps first."""
+    th, tw, C, nh, nw, N = out.shape
+    W = x.shape[2]
+    for ijc in prange(th * tw * C):
+        i = ijc // (tw * C)
+        j = (ijc // C) % tw
+        c = ijc % C
+        for a in range(nh):
+            h = h0 + a * sh + i
+            for b in range(nw):
+                w = w0 + b * sw + j
+                if 0 <= w < W:
+                    out[i, j, c, a, b, :] = x[c, h, w, :]
+                else:
+                    out[i, j, c, a, b, :] = 0
+
+
+@njit(parallel=True, cache=True)
 def col2im(cols, kh, kw, sh, sw, ph, pw, out):
     """out[c, h, w, :] = Σ_{i,j: (h + ph − i)/sh, (w + pw − j)/sw integral and in range}
     cols[c, i, j, oh, ow, :] — a gather per output pixel: no atomics, deterministic."""

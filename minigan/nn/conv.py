@@ -1,6 +1,7 @@
 """Conv2d: cross-correlation of NCHW images with a (Cout, Cin, kh, kw) kernel, via im2col."""
+from .. import kernels
 from ..backend import get_array_module
-from . import init
+from . import conv_taps, init
 from .im2col import Workspace, checked_output_size, col2im, im2col, pair, positive_count
 from .layout import batch_first, batch_last, contiguous_batch_last
 from .module import Module
@@ -21,6 +22,11 @@ class Conv2d(Module):
         ∂L/∂W += dY @ Xᵀ                   (Cout, Cin·kh·kw)
         ∂L/∂b += Σ over pixels and batch of dY
         ∂L/∂x  = col2im(Wᵀ @ dY)           (Cin, H, W, N)  — a transposed convolution of dY
+
+    On the CPU the same sums skip the padding (conv_taps.py): the forward and ∂L/∂W run one
+    GEMM per block of outputs that see the same in-image taps, and ∂L/∂x runs as the
+    transposed convolution's stride² phases, each a plain stride-1 correlation of dY — the
+    im2col/col2im lines below stay as the reference (MINIGAN_KERNELS_OFF=conv_taps).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
@@ -43,6 +49,9 @@ class Conv2d(Module):
         self._check_input(x, 4, 1, self.in_channels)
         n, _, h, w = x.shape
         ho, wo = self.output_size(h, w)
+        if kernels.conv_taps(x) and conv_taps.rows_worth_splitting(ho, h, self.kernel_size[0],
+                                                                    self.stride[0], self.padding[0]):
+            return self._forward_by_blocks(x, (n, h, w), (ho, wo))
         columns = im2col(batch_last(x), self.kernel_size, self.stride, self.padding, (ho, wo),
                          self._workspace)                                    # (Cin·kh·kw, Ho·Wo·N)
         y = self.weight.data.reshape(self.out_channels, -1) @ columns        # (Cout, Ho·Wo·N)
@@ -51,17 +60,40 @@ class Conv2d(Module):
         self._cache = (columns, (n, h, w), (ho, wo))
         return batch_first(y.reshape(self.out_channels, ho, wo, n))
 
+    def _forward_by_blocks(self, x, nhw, out_hw):
+        """The forward without the row padding's work (conv_taps.correlate); the blocks it
+        gathered are cached for ∂L/∂W instead of the im2col columns."""
+        xp = get_array_module(x)
+        x_t = contiguous_batch_last(x)                                        # (Cin, H, W, N)
+        y = xp.empty((self.out_channels, *out_hw, nhw[0]), dtype=x.dtype)     # (Cout, Ho, Wo, N)
+        blocks = conv_taps.correlate(x_t, self.weight.data, self.stride, self.padding, out_hw,
+                                     self._workspace, "fwd", out=y)
+        if self.bias is not None:
+            y += self.bias.data[:, None, None, None]
+        self._cache = (blocks, nhw, out_hw)
+        return batch_first(y)
+
     def backward(self, grad_output, need_input_grad=True):
         columns, (n, h, w), (ho, wo) = self._get_cache()
-        self._check_grad(grad_output, (n, self.out_channels, ho, wo), columns)
-        dy = contiguous_batch_last(grad_output).reshape(self.out_channels, -1)  # (Cout, Ho·Wo·N)
-        self.weight.grad += (dy @ columns.T).reshape(self.weight.data.shape)
+        self._check_grad(grad_output, (n, self.out_channels, ho, wo), self.weight.data)
+        dy_t = contiguous_batch_last(grad_output)                             # (Cout, Ho, Wo, N)
+        dy = dy_t.reshape(self.out_channels, -1)                              # (Cout, Ho·Wo·N)
+        if isinstance(columns, list):                                         # the forward's blocks
+            conv_taps.weight_grad(dy_t, columns, self.weight.grad, self._workspace, "fwd")
+        else:
+            self.weight.grad += (dy @ columns.T).reshape(self.weight.data.shape)
         if self.bias is not None:
             self.bias.grad += dy.sum(axis=1)
         if not need_input_grad:
             return None
         xp = get_array_module(dy)
-        dcolumns = self._workspace.get("gemm", xp, columns.shape, columns.dtype)
+        if kernels.conv_taps(dy) and conv_taps.phases_worth_it(
+                self.out_channels, self.in_channels,
+                conv_taps.useful_fraction(ho, h, self.kernel_size[0], self.stride[0], self.padding[0])):
+            dx = conv_taps.transposed(dy_t, self.weight.data, self.stride, self.padding, (h, w),
+                                      self._workspace, "bwd")               # (Cin, H, W, N)
+            return batch_first(dx)
+        dcolumns = self._workspace.get("gemm", xp, (self.weight.data[0].size, dy.shape[1]), dy.dtype)
         xp.matmul(self.weight.data.reshape(self.out_channels, -1).T, dy, out=dcolumns)  # (Cin·kh·kw, Ho·Wo·N)
         dx = col2im(dcolumns, self.in_channels, (h, w), self.kernel_size, self.stride,
                     self.padding, (ho, wo))

@@ -1,6 +1,7 @@
 """ConvTranspose2d: the adjoint of Conv2d, via GEMM + col2im."""
+from .. import kernels
 from ..backend import get_array_module
-from . import init
+from . import conv_taps, init
 from .im2col import Workspace, col2im, im2col, pair, positive_count
 from .layout import batch_first, batch_last, contiguous_batch_last
 from .module import Module
@@ -22,6 +23,12 @@ class ConvTranspose2d(Module):
         ∂L/∂W += x @ Dᵀ                    (Cin, Cout·kh·kw)
         ∂L/∂b += Σ over pixels and batch of dy
         ∂L/∂x  = W.reshape(Cin, −1) @ D    (Cin, H·W·N)
+
+    On the CPU the same sums skip the padding (conv_taps.py): the forward runs as stride²
+    phases (the sub-pixel decomposition), each a stride-1 correlation of x with a sub-kernel of
+    W, flipped, computed block by block on the taps inside the image — no zero insertion and no
+    col2im; the backward's im2col(dy) and both GEMMs run on the same kind of blocks. The lines
+    above stay as the reference (MINIGAN_KERNELS_OFF=conv_taps).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
@@ -55,30 +62,53 @@ class ConvTranspose2d(Module):
         self._check_input(x, 4, 1, self.in_channels)
         n, _, h, w = x.shape
         ho, wo = self.output_size(h, w)
-        kh, kw = self.kernel_size
-        x_cols = contiguous_batch_last(x).reshape(self.in_channels, -1)          # (Cin, H·W·N)
-        xp = get_array_module(x)
-        columns = self._workspace.get("gemm", xp, (self.out_channels * kh * kw, x_cols.shape[1]), x.dtype)
-        xp.matmul(self.weight.data.reshape(self.in_channels, -1).T, x_cols, out=columns)  # (Cout·kh·kw, H·W·N)
-        y = col2im(columns, self.out_channels, (ho, wo), self.kernel_size, self.stride,
-                   self.padding, (h, w))                                         # (Cout, Ho, Wo, N)
+        x_t = contiguous_batch_last(x)                                           # (Cin, H, W, N)
+        self._cache = (x_t, (n, h, w), (ho, wo))
+        if kernels.conv_taps(x) and conv_taps.phases_worth_it(
+                self.in_channels, self.out_channels,
+                conv_taps.useful_fraction(h, ho, self.kernel_size[0], self.stride[0], self.padding[0])):
+            y = conv_taps.transposed(x_t, self.weight.data, self.stride, self.padding, (ho, wo),
+                                     self._workspace, "fwd")                   # (Cout, Ho, Wo, N)
+        else:
+            kh, kw = self.kernel_size
+            x_cols = x_t.reshape(self.in_channels, -1)                           # (Cin, H·W·N)
+            xp = get_array_module(x)
+            columns = self._workspace.get("gemm", xp, (self.out_channels * kh * kw, x_cols.shape[1]), x.dtype)
+            xp.matmul(self.weight.data.reshape(self.in_channels, -1).T, x_cols, out=columns)  # (Cout·kh·kw, H·W·N)
+            y = col2im(columns, self.out_channels, (ho, wo), self.kernel_size, self.stride,
+                       self.padding, (h, w))                                     # (Cout, Ho, Wo, N)
         if self.bias is not None:
             y += self.bias.data[:, None, None, None]
-        self._cache = (x_cols, (n, h, w), (ho, wo))
         return batch_first(y)
 
     def backward(self, grad_output, need_input_grad=True):
-        x_cols, (n, h, w), (ho, wo) = self._get_cache()
-        self._check_grad(grad_output, (n, self.out_channels, ho, wo), x_cols)
+        x_t, (n, h, w), (ho, wo) = self._get_cache()
+        self._check_grad(grad_output, (n, self.out_channels, ho, wo), x_t)
+        if self.bias is not None:
+            self.bias.grad += batch_last(grad_output).sum(axis=(1, 2, 3))
+        if kernels.conv_taps(x_t) and conv_taps.rows_worth_splitting(
+                h, ho, self.kernel_size[0], self.stride[0], self.padding[0]):
+            return self._backward_by_blocks(grad_output, x_t, need_input_grad)
         dy = batch_last(grad_output)                                            # (Cout, Ho, Wo, N)
         dcolumns = im2col(dy, self.kernel_size, self.stride, self.padding, (h, w), self._workspace)
+        x_cols = x_t.reshape(self.in_channels, -1)                              # (Cin, H·W·N)
         self.weight.grad += (x_cols @ dcolumns.T).reshape(self.weight.data.shape)
-        if self.bias is not None:
-            self.bias.grad += dy.sum(axis=(1, 2, 3))
         if not need_input_grad:
             return None
         dx = self.weight.data.reshape(self.in_channels, -1) @ dcolumns          # (Cin, H·W·N)
         return batch_first(dx.reshape(self.in_channels, h, w, n))
+
+    def _backward_by_blocks(self, grad_output, x_t, need_input_grad):
+        """∂L/∂x = the correlation of dy with W (Cin outputs), by runs of rows without their
+        padding; ∂L/∂W from the same blocks, with x as that correlation's output gradient:
+            ∂L/∂W[c, o, i, j] += Σ_{h,w,n} x[c, h, w, n] · dy[o, h·sh + i − ph, w·sw + j − pw, n]."""
+        dy = contiguous_batch_last(grad_output)                                 # (Cout, Ho, Wo, N)
+        xp = get_array_module(dy)
+        dx = xp.empty_like(x_t) if need_input_grad else None                   # (Cin, H, W, N)
+        blocks = conv_taps.correlate(dy, self.weight.data, self.stride, self.padding, x_t.shape[1:3],
+                                     self._workspace, "bwd", out=dx)
+        conv_taps.weight_grad(x_t, blocks, self.weight.grad, self._workspace, "bwd")
+        return None if dx is None else batch_first(dx)
 
     def extra_repr(self):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
