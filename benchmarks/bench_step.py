@@ -93,6 +93,14 @@ class MiniganStep:
         "+skip-input-grads": (True, False, False),
         "+reuse-buffers": (True, True, False),
     }
+    # Issue 13's changes, each switched off alone from "all" (its "before", measured in the same
+    # run as "all", its "after"): "-name" runs everything but that change.
+    CHANGES = {
+        "-conv-taps": "convolutions skip the padding's work (nn/conv_taps.py)",
+        "-philox-dropout": "Dropout's mask made in the kernel (Philox) instead of drawn floats",
+    }
+    # The cumulative variants above predate the Philox masks: they draw floats, as then.
+    FLOAT_DROPOUT = ("plain", "+skip-input-grads", "+reuse-buffers", "-philox-dropout")
     # GPU: the fused CUDA kernels switched on one group at a time ("before" = none of them:
     # CuPy's own ops, as minigan ran on the GPU before they existed), to measure each group
     GPU_KERNELS = ("im2col", "col2im", "batchnorm", "bce_with_logits", "adam_many", "zero_many")
@@ -107,6 +115,9 @@ class MiniganStep:
         if variant != "all":
             self.name += f" [{variant}]"
         self.kernels_off = set(self.GPU_STAGES.get(variant, ()))
+        if variant == "-conv-taps":
+            self.kernels_off.add("conv_taps")
+        self.counter_dropout = variant not in self.FLOAT_DROPOUT
         self.skip_input_grads, self.reuse, self.fast = self.VARIANTS.get(variant, self.VARIANTS["all"])
         self.device = device
         self.G, self.D = G.to(device), D.to(device)
@@ -121,6 +132,7 @@ class MiniganStep:
 
     def __call__(self):
         kernels.ENABLED, Workspace.reuse, kernels.DISABLED = self.fast, self.reuse, self.kernels_off
+        nn.Dropout.counter_based = self.counter_dropout
         G, D, loss, need = self.G, self.D, self.loss, not self.skip_input_grads
         fake = G(self.z)
         self.opt_d.zero_grad()
@@ -135,6 +147,7 @@ class MiniganStep:
         self.opt_g.step()
         self.sync()
         kernels.ENABLED, Workspace.reuse, kernels.DISABLED = True, True, set()
+        nn.Dropout.counter_based = True
 
     def sync(self):
         if self.device == "cuda":
@@ -306,7 +319,9 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--engines", nargs="+", default=None, help="subset of " + ", ".join(available_engines()))
     parser.add_argument("--ablation", action="store_true",
-                        help="CPU only: minigan with its optimisations switched on one by one, vs PyTorch")
+                        help="CPU only: minigan with its optimisations switched on one by one, and "
+                             "with each of issue 13's changes switched off alone (" +
+                             ", ".join(MiniganStep.CHANGES) + "), vs PyTorch")
     parser.add_argument("--gpu-stages", action="store_true",
                         help="GPU: also run minigan-cupy with its fused kernels switched on group by "
                              "group (" + ", ".join(MiniganStep.GPU_STAGES) + "), to measure each group, and "
@@ -322,7 +337,8 @@ def main(argv=None):
 
     names = args.engines or available_engines()
     if args.ablation:
-        names = [f"minigan-numpy [{v}]" for v in ("plain", "+skip-input-grads", "+reuse-buffers")]
+        names = [f"minigan-numpy [{v}]" for v in ("plain", "+skip-input-grads", "+reuse-buffers",
+                                                  *MiniganStep.CHANGES)]
         names += ["minigan-numpy"] + [n for n in available_engines() if n == "torch-cpu"]
     if args.gpu_stages and "minigan-cupy" in names:
         names += [f"minigan-cupy [{v}]" for v in MiniganStep.GPU_STAGES]

@@ -51,8 +51,12 @@ class Dropout(Module):
     state therefore fixes every mask, and a resumed run repeats them exactly.
     ``first_sample`` (default 0) is the index of this batch's first sample in a larger global
     batch, for data-parallel training (see :func:`keep_mask`).
-    On a GPU, masks come from uniform floats drawn by the device's generator, u ≥ p.
+    On a GPU, masks come from uniform floats drawn by the device's generator, u ≥ p — as on
+    the CPU too with ``Dropout.counter_based = False`` (minigan's CPU masks before; the
+    benchmarks' ablation measures the difference).
     """
+
+    counter_based = True
 
     def __init__(self, p=0.5):
         super().__init__()
@@ -72,7 +76,7 @@ class Dropout(Module):
         if not self._active():
             self._cache = (None, None, x.shape, x)
             return x
-        if get_array_module(x) is not np:
+        if get_array_module(x) is not np or not Dropout.counter_based:
             return self._forward_uniform(x)
         key = tuple(int(k) for k in rng("cpu").integers(0, 2 ** 32, size=2, dtype=np.uint64))
         n, features = x.shape[0], x.size // x.shape[0]
