@@ -47,6 +47,7 @@ def build_parser():
     p.add("--n-julia", type=cli.positive_int, default=2000,
           help="without --images: how many Julia-set PNGs to render")
     cli.add_training_options(p, lr_g=2e-4, lr_d=2e-4, smoothing=True, flip_prob=0.03)
+    cli.add_data_parallel_option(p)
     return p
 
 
@@ -135,7 +136,8 @@ def main(argv=None):
     render = "gray" if d["grayscale"] else "rgb"
     trainer = gan.GANTrainer(G, D, cfg, data=images, transform=scale_to_tanh_range,
                              out_dir=ctx.out, device=ctx.device, value_range=(-1.0, 1.0),
-                             render=render, run_config=run_config, quiet=args.quiet)
+                             render=render, run_config=run_config, quiet=args.quiet,
+                             parallel=ctx.parallel)
 
     def walk(trainer):
         return save_latent_walk(make_generate(trainer.G, trainer.device), cfg.z_dim,

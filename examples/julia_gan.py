@@ -60,6 +60,7 @@ def build_parser():
           help="--conv only: channels of the DCGAN's widest-resolution layer (ngf = ndf)")
     p.add("--lr-g", type=cli.positive_float, help="G learning rate (default: 0.003; --conv 2e-4)")
     p.add("--lr-d", type=cli.positive_float, help="D learning rate (default: 0.0003; --conv 2e-4)")
+    cli.add_data_parallel_option(p)
     return p
 
 
@@ -123,7 +124,8 @@ def main(argv=None):
             f"batch {cfg.batch_size}")
     trainer = gan.GANTrainer(G, D, cfg, data=data, transform=transform, out_dir=ctx.out,
                              device=ctx.device, value_range=value_range, render="heatmap",
-                             grid_scale=2, run_config=run_config, quiet=args.quiet)
+                             grid_scale=2, run_config=run_config, quiet=args.quiet,
+                             parallel=ctx.parallel)
     return cli.run_training(ctx, trainer)
 
 

@@ -46,6 +46,7 @@ def build_parser():
           help="MNIST digits or Fashion-MNIST clothes (same format)")
     p.add("--z-dim", type=cli.positive_int, default=100, help="size of the noise vector z")
     cli.add_training_options(p, lr_g=2e-4, lr_d=2e-4)
+    cli.add_data_parallel_option(p)
     return p
 
 
@@ -120,6 +121,7 @@ def main(argv=None):
     trainer = gan.GANTrainer(G, D, cfg, data=images, transform=scale_to_tanh_range,
                              out_dir=ctx.out, device=ctx.device, value_range=(-1.0, 1.0),
                              render="gray", grid_scale=2, run_config=run_config, quiet=args.quiet,
+                             parallel=ctx.parallel,
                              epoch_metrics=mnist_epoch_metrics(dataset, data_dir=args.data_dir))
     return cli.run_training(ctx, trainer, after=score_last_samples(ctx, dataset))
 

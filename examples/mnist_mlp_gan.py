@@ -51,6 +51,7 @@ def build_parser():
           help="distribution of G's 100 inputs (the blog post: uniform in [0, 1))")
     p.add("--lr", type=cli.positive_float,
           help="learning rate for G and D (default: 1e-4 with Adam; 0.01 with SGD for --collapse)")
+    cli.add_data_parallel_option(p)
     return p
 
 
@@ -92,7 +93,8 @@ def main(argv=None):
             f"{cfg.optimizer} lr {cfg.lr_g:g}, batch {cfg.batch_size}, {cfg.noise} noise")
     trainer = gan.GANTrainer(G, D, cfg, data=images[:, None], transform=scale_to_unit_range,
                              out_dir=ctx.out, device=ctx.device, value_range=(0.0, 1.0),
-                             render="gray", grid_scale=2, run_config=run_config, quiet=args.quiet)
+                             render="gray", grid_scale=2, run_config=run_config, quiet=args.quiet,
+                             parallel=ctx.parallel)
     return cli.run_training(ctx, trainer)
 
 

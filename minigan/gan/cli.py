@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from ..backend import cuda_available
 from ..backend import seed as seed_minigan
+from ..distributed.data_parallel import DataParallel, SingleProcess
 from .checkpoint import CheckpointError, read_meta
 from .failures import (EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, command_line,
                        describe_os_error)
@@ -29,7 +30,7 @@ from .run_state import check_trainer_meta
 from .trainer import (CHECKPOINT, LATEST_GRID, LOSSES_PNG, METRICS, PROGRESS_GIF, TrainConfig,
                       TrainingDiverged, TrainingInterrupted)
 
-__all__ = ["ExampleParser", "common_parser", "add_training_options", "label_ranges",
+__all__ = ["ExampleParser", "common_parser", "add_training_options", "add_data_parallel_option", "label_ranges",
            "positive_int", "nonneg_int", "positive_float", "begin", "build_models",
            "dcgan_fields", "probability", "float_pair", "resolve_device", "RunContext",
            "start_run", "train_config", "run_training", "check_data_size", "check_memory",
@@ -38,7 +39,7 @@ __all__ = ["ExampleParser", "common_parser", "add_training_options", "label_rang
 
 # flags that may change when resuming; everything else comes from the checkpoint
 RESUMABLE = {"epochs", "max_steps", "sample_every", "checkpoint_every", "log_every", "device",
-             "out", "resume", "quiet", "export_samples", "data_dir", "no_download"}
+             "out", "resume", "quiet", "export_samples", "data_dir", "no_download", "data_parallel"}
 
 
 class ExampleParser(argparse.ArgumentParser):
@@ -152,6 +153,26 @@ def common_parser(description, *, epochs, batch_size, out, seed=0, sample_every=
     return p
 
 
+def add_data_parallel_option(p):
+    """--data-parallel: train over the processes started by mpirun (minigan.distributed)."""
+    p.add("--data-parallel", action="store_true",
+          help="train over the processes started by mpirun, each on its share of every batch "
+               "(needs pip install -e '.[mpi]'; e.g. mpirun -n 2 python examples/mnist_dcgan.py "
+               "--data-parallel); the results do not depend on the number of processes")
+
+
+def data_parallel(parser, args, device):
+    """SingleProcess, or DataParallel over mpirun's processes with --data-parallel (CPU only)."""
+    if not getattr(args, "data_parallel", False):
+        return SingleProcess()
+    if device != "cpu":
+        parser.fail("--data-parallel: training over processes runs on the CPU (--device cpu)")
+    try:
+        return DataParallel()
+    except RuntimeError as e:
+        parser.fail(f"--data-parallel: {e}")
+
+
 def add_training_options(p, *, lr_g, lr_d, betas=(0.5, 0.999), smoothing=False, flip_prob=0.0):
     """--lr-g, --lr-d, --beta1, --beta2, --label-smoothing, --real-label, --fake-label,
     --flip-prob with this example's defaults. :func:`label_ranges` turns them into targets."""
@@ -206,6 +227,7 @@ class RunContext:
     saved_config: dict = None
     saved_meta: dict = None
     notes: list = field(default_factory=list)
+    parallel: object = field(default_factory=SingleProcess)
 
     @property
     def resume(self):
@@ -216,19 +238,22 @@ class RunContext:
         return os.path.join(self.out, CHECKPOINT)
 
     def say(self, msg):
-        print(msg, flush=True)
+        if self.parallel.is_main:                   # data-parallel: rank 0 speaks for all
+            print(msg, flush=True)
 
 
 def start_run(parser, args, example, resumable=()):
     """Validate the device and output folder; with --resume, read the checkpoint's config.
     ``resumable``: this example's own options that still apply when resuming (e.g. where the
     data are); any other option given with --resume is reported as ignored."""
-    device = resolve_device(parser, args.device)
+    device = resolve_device(parser, "cpu" if getattr(args, "data_parallel", False) and args.device == "auto"
+                            else args.device)
+    parallel = data_parallel(parser, args, device)
     out = args.out
     problem = check_output_folder(out)
     if problem:
         parser.fail(f"--out {out}: {problem}")
-    ctx = RunContext(parser, args, example, device, out)
+    ctx = RunContext(parser, args, example, device, out, parallel=parallel)
     ckpt = ctx.checkpoint
     if args.resume:
         if not os.path.isfile(ckpt):
@@ -359,6 +384,12 @@ def run_training(ctx, trainer, after=None):
         per_sample = 4 * math.prod(trainer.image_shape or (trainer.config.z_dim,))
         check_memory("--export-samples", 2 * args.export_samples * per_sample,
                      f"{args.export_samples:,} samples of {per_sample:,} bytes (twice: made, then saved)")
+    if trainer.config.batch_size % ctx.parallel.size:
+        ctx.parser.fail(f"--data-parallel: the batch of {trainer.config.batch_size} cannot be split "
+                        f"evenly over {ctx.parallel.size} processes (use a multiple of {ctx.parallel.size})")
+    if ctx.parallel.size > 1:
+        ctx.say(f"data-parallel: {ctx.parallel.size} processes, {trainer.config.batch_size // ctx.parallel.size} "
+                f"of the {trainer.config.batch_size} samples of each batch each")
     target = trainer.target_steps()
     ctx.say(f"training to step {target} ({trainer.steps_per_epoch} steps per epoch, "
             f"{trainer.config.epochs} epochs" + (f", --max-steps {trainer.config.max_steps}"
@@ -368,17 +399,21 @@ def run_training(ctx, trainer, after=None):
     except TrainingDiverged as e:
         options = [o for o in ("--lr-g", "--lr-d", "--lr") if o in ctx.parser._option_string_actions]
         hint = f" ({', '.join(options)})." if options and str(e).endswith(".") else ""
-        print(f"{ctx.parser.prog}: error: {str(e)[:-1] + hint if hint else e}", file=sys.stderr,
-              flush=True)
+        if ctx.parallel.is_main:
+            print(f"{ctx.parser.prog}: error: {str(e)[:-1] + hint if hint else e}", file=sys.stderr,
+                  flush=True)
         return EXIT_DIVERGED
     except KeyboardInterrupt as e:
-        print(f"{ctx.parser.prog}: interrupted at step {trainer.step}; {_where_to_continue(ctx)}",
-              file=sys.stderr, flush=True)
+        if ctx.parallel.is_main:
+            print(f"{ctx.parser.prog}: interrupted at step {trainer.step}; {_where_to_continue(ctx)}",
+                  file=sys.stderr, flush=True)
         return 128 + e.signum if isinstance(e, TrainingInterrupted) else EXIT_INTERRUPTED
     except OSError as e:              # disk full, permissions changed, ... while training
         raise UsageError(f"{describe_os_error(e)}; {_where_to_continue(ctx)}") from e
     written = [os.path.join(ctx.out, n) for n in (METRICS, LOSSES_PNG, LATEST_GRID, PROGRESS_GIF,
                                                   CHECKPOINT)]
+    if not ctx.parallel.is_main:                    # the files are rank 0's
+        return EXIT_OK
     if args.export_samples:
         written.append(trainer.export_samples(args.export_samples))
     if after is not None:

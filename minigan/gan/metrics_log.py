@@ -32,7 +32,7 @@ class MetricsLog:
         w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
         w.writeheader()
         for row in self.history:
-            w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
+            w.writerow({k: (repr(float(v)) if isinstance(v, float) else v) for k, v in row.items()})
         data = buf.getvalue().encode()
         return atomic_write(self.path(METRICS), lambda f: f.write(data))
 

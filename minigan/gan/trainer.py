@@ -3,8 +3,9 @@ sample grids, plots, checkpoints and exact resume.
 
 Each step: fake = G(z) once, then the D step and the G step of steps.py (plain functions,
 the same lines examples/dcgan_from_scratch.py writes out). The rest of the trainer is split by
-concern: metrics_log.py (history, metrics.csv, losses.png), grids.py (sampling, grids, GIF,
-exports), run_state.py (checkpoints), progress.py (messages and the progress bar).
+concern: batches.py (real batch, noise, targets), metrics_log.py (history, metrics.csv,
+losses.png), grids.py (sampling, grids, GIF, exports), run_state.py (checkpoints), progress.py
+(messages and the progress bar); minigan/distributed/ runs it over several processes.
 
 loss_D = loss_real + loss_fake (as in the PyTorch and TensorFlow DCGAN tutorials). Real and
 fake images go through D in separate batches (a trick from the DCGAN literature: BatchNorm in D
@@ -27,8 +28,10 @@ import time
 import numpy as np
 
 from .. import nn, optim
-from ..backend import get_array_module, rng_state, set_rng_state, to_device
+from ..backend import rng_state, set_rng_state, to_device
 from .checkpoint import remove_stale_temp_files
+from .batches import Batches
+from ..distributed.data_parallel import SingleProcess
 from .config import TrainConfig
 from .grids import GRID_DIR, LATEST_GRID, PROGRESS_GIF, Samples
 from .health import HealthMonitor
@@ -51,7 +54,7 @@ def _fmt(v):
     return str(v)
 
 
-class GANTrainer(MetricsLog, Samples, RunState, Progress):
+class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
     """Trains generator ``G`` against discriminator ``D``.
 
     Real data come either from ``data`` — an array (N, ...) on any device, shuffled each epoch,
@@ -72,18 +75,23 @@ class GANTrainer(MetricsLog, Samples, RunState, Progress):
     (with the random states preserved around them); their values go into the epoch row of
     metrics.csv and the epoch line. ``step_callbacks`` — ``fn(trainer, row) -> dict`` called
     when a step row is logged; their values are added to the row.
+
+    parallel: a :class:`minigan.distributed.DataParallel` to train over several processes (each
+    takes its rows of every global batch of ``config.batch_size``; only rank 0 writes files and
+    prints); default one process.
     """
 
     def __init__(self, G, D, config, *, data=None, transform=None, real_sampler=None,
                  out_dir=None, device="cpu", image_shape=None, value_range=(-1.0, 1.0),
                  render="gray", grid_scale=1, run_config=None, quiet=False,
-                 epoch_metrics=None, step_callbacks=None, say=None, progress=None):
+                 epoch_metrics=None, step_callbacks=None, say=None, progress=None, parallel=None):
         if (data is None) == (real_sampler is None):
             raise ValueError("give exactly one of data (an array) or real_sampler (a function)")
         self.config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
         cfg = self.config
         self.device = device
-        self.G, self.D = G.to(device), D.to(device)
+        self.parallel = parallel or SingleProcess()
+        self.G, self.D = (self.parallel.prepare(m.to(device)) for m in (G, D))
         self.dtype = np.dtype(self.G.dtype or np.float32)   # float32, or float64 for checks
         self.data = to_device(data, device) if data is not None else None
         self.transform = transform
@@ -107,15 +115,16 @@ class GANTrainer(MetricsLog, Samples, RunState, Progress):
         self.value_range = tuple(float(v) for v in value_range)
         self.render, self.grid_scale = render, grid_scale
         self.run_config = dict(run_config or {})
-        self.out_dir = out_dir
-        self.quiet = quiet
+        main = self.parallel.is_main                 # other processes write and print nothing
+        self.out_dir = out_dir if main else None
+        self.quiet = quiet or not main
         self.epoch_metrics = list(epoch_metrics or [])
         self.step_callbacks = list(step_callbacks or [])
-        self._say_fn = say
+        self._say_fn = say if main else (lambda message: None)
         self.progress = progress   # None: a tqdm bar when stderr is a terminal and not quiet
 
-        self.loss_fn = {"bce_logits": nn.BCEWithLogitsLoss, "bce": nn.BCELoss,
-                        "mse": nn.MSELoss}[cfg.loss]()
+        self.loss_fn = self.parallel.wrap_loss({"bce_logits": nn.BCEWithLogitsLoss, "bce": nn.BCELoss,
+                                                "mse": nn.MSELoss}[cfg.loss]())
         self.opt_g = self._make_optimizer(self.G, cfg.lr_g, cfg.betas_g)
         self.opt_d = self._make_optimizer(self.D, cfg.lr_d, cfg.betas_d)
 
@@ -143,56 +152,12 @@ class GANTrainer(MetricsLog, Samples, RunState, Progress):
     # ------------------------------------------------------------------------- construction
     def _make_optimizer(self, module, lr, betas):
         if self.config.optimizer == "adam":
-            return optim.Adam(module.parameters(), lr=lr, betas=betas)
-        return optim.SGD(module.parameters(), lr=lr)
+            return self.parallel.wrap_optimizer(optim.Adam(module.parameters(), lr=lr, betas=betas))
+        return self.parallel.wrap_optimizer(optim.SGD(module.parameters(), lr=lr))
 
     # ------------------------------------------------------------------------- output helpers
     def path(self, name):
         return None if self.out_dir is None else os.path.join(self.out_dir, name)
-
-    # ------------------------------------------------------------------------- randomness
-    def _noise(self, gen, n):
-        cfg = self.config
-        if cfg.noise == "normal":
-            z = gen.standard_normal((n, cfg.z_dim), dtype=np.float32)
-        elif cfg.noise == "uniform":
-            z = gen.random((n, cfg.z_dim), dtype=np.float32)
-        else:
-            z = np.ones((n, cfg.z_dim), dtype=np.float32)
-        return z
-
-    def sample_noise(self, n):
-        """n noise vectors from the trainer's stream, on the trainer's device."""
-        return to_device(self._noise(self.rng, n).astype(self.dtype, copy=False), self.device)
-
-    def make_labels(self, n):
-        """Targets for D's real and fake batches, (n, 1) each (soft and/or flipped per config)."""
-        cfg = self.config
-
-        def draw(lo_hi):
-            lo, hi = lo_hi
-            if lo == hi:
-                return np.full((n, 1), lo, dtype=np.float32)
-            return self.rng.uniform(lo, hi, (n, 1)).astype(np.float32)
-
-        t_real, t_fake = draw(cfg.real_label), draw(cfg.fake_label)
-        if cfg.flip_prob > 0:
-            flip = self.rng.random((n, 1)) < cfg.flip_prob
-            t_real, t_fake = np.where(flip, t_fake, t_real), np.where(flip, t_real, t_fake)
-        return to_device(t_real, self.device), to_device(t_fake, self.device)
-
-    def _real_batch(self, pos):
-        B = self.config.batch_size
-        if self.data is None:
-            real = self.real_sampler(self.rng, B)
-        else:
-            idx = self.perm[pos * B:(pos + 1) * B]
-            xp = get_array_module(self.data)
-            real = self.data[xp.asarray(idx)] if xp is not np else self.data[idx]
-        if self.transform is not None:
-            real = self.transform(real)
-        real = to_device(real, self.device)
-        return real if real.dtype == self.dtype else real.astype(self.dtype)
 
     # ------------------------------------------------------------------------- one step
     def prob(self, out):
@@ -210,15 +175,16 @@ class GANTrainer(MetricsLog, Samples, RunState, Progress):
             return self._train_step(real)
 
     def _train_step(self, real):
-        B = real.shape[0]
-        z = self.sample_noise(B)
-        t_real, t_fake = self.make_labels(B)
+        B = real.shape[0] * self.parallel.size              # the global batch
+        z = self.parallel.shard(self.sample_noise(B))
+        t_real, t_fake = (self.parallel.shard(t) for t in self.make_labels(B))
         self.G.train()
         self.D.train()
-        fake = self.G(z)
-        self.last = {"real": real, "z": z, "fake": fake}
-        d = self.discriminator_step(real, fake, t_real, t_fake)
-        g = self.generator_step(fake)
+        with self.parallel.sharding(B, self.G, self.D):     # Dropout: masks of the global batch
+            fake = self.G(z)
+            self.last = {"real": real, "z": z, "fake": fake}
+            d = self.discriminator_step(real, fake, t_real, t_fake)
+            g = self.generator_step(fake)
         return dict(d, **g)
 
     def discriminator_step(self, real, fake, t_real, t_fake):
@@ -267,6 +233,7 @@ class GANTrainer(MetricsLog, Samples, RunState, Progress):
         previous = {}
         if threading.current_thread() is threading.main_thread():
             previous = {s: signal.signal(s, self._on_stop_signal) for s in STOP_SIGNALS}
+        self.parallel.broadcast(self.G, self.D)             # every process: rank 0's weights
         self._fit_start = time.perf_counter()
         self._elapsed_at_start = self.elapsed
         try:
@@ -304,14 +271,15 @@ class GANTrainer(MetricsLog, Samples, RunState, Progress):
             while pos < spe and self.step < target:
                 t0 = time.perf_counter()
                 real = self._real_batch(pos)
-                stats = self.train_step(real)
+                stats, self._stop_requested = self.parallel.agree(self.train_step(real),
+                                                                  self._stop_requested)
                 dt = time.perf_counter() - t0
                 self.step += 1
                 pos += 1
                 if self._step0_images is not None:        # the first step worked: a new run's
                     self._replace_old_grids()             # grids replace the folder's old ones
                 self.elapsed = self._clock()
-                self._after_step(stats, dt, real.shape[0])
+                self._after_step(stats, dt, real.shape[0] * self.parallel.size)
                 if pos == spe:
                     self._end_epoch()
                 else:
@@ -363,7 +331,7 @@ class GANTrainer(MetricsLog, Samples, RunState, Progress):
         row["diversity"] = self.diversity
         row["epoch_time"] = round(self._epoch_acc["seconds"], 3)
         extras = {}
-        if self.epoch_metrics:
+        if self.epoch_metrics and self.parallel.is_main:
             mg_state, own = rng_state(), self.rng.bit_generator.state
             try:
                 for fn in self.epoch_metrics:
