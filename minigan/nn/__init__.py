@@ -18,6 +18,9 @@ __all__ = [
     "Dropout", "Flatten", "Reshape", "BCEWithLogitsLoss", "BCELoss", "MSELoss", "init",
 ]
 from .cross_entropy import CrossEntropyLoss
+from .hinge import GeneratorHingeLoss, HingeLoss
 from .pooling import AvgPool2d, MaxPool2d
+from .spectral_norm import SpectralNorm
 
-__all__ += ["CrossEntropyLoss", "MaxPool2d", "AvgPool2d"]
+__all__ += ["CrossEntropyLoss", "MaxPool2d", "AvgPool2d", "HingeLoss", "GeneratorHingeLoss",
+            "SpectralNorm"]
