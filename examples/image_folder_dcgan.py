@@ -117,7 +117,8 @@ def main(argv=None):
             "generator": {"builder": "dcgan_generator", "kwargs": {
                 "z_dim": args.z_dim, "nc": nc, "ngf": args.width, "image_size": args.image_size}},
             "discriminator": {"builder": "dcgan_discriminator", "kwargs": {
-                "nc": nc, "ndf": args.width, "image_size": args.image_size}},
+                "nc": nc, "ndf": args.width, "image_size": args.image_size,
+                "spectral_norm": bool(args.spectral_norm)}},
             "data": d,
         }
     try:

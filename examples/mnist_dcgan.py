@@ -105,7 +105,8 @@ def main(argv=None):
             "example": EXAMPLE,
             "title": f"DCGAN on {'MNIST' if dataset == 'mnist' else 'Fashion-MNIST'}",
             "generator": {"builder": "dcgan28_generator", "kwargs": {"z_dim": args.z_dim}},
-            "discriminator": {"builder": "dcgan28_discriminator", "kwargs": {}},
+            "discriminator": {"builder": "dcgan28_discriminator",
+                              "kwargs": {"spectral_norm": bool(args.spectral_norm)}},
             "data": {"dataset": dataset},
         }
     images, source = load_data(ctx, dataset)

@@ -21,7 +21,7 @@ import sys
 import numpy as np
 
 from ..backend import asnumpy, cuda_available, to_device
-from ..gan.checkpoint import CheckpointError, load_checkpoint, subdict
+from ..gan.checkpoint import CheckpointError, generator_weights, load_checkpoint
 from ..gan.failures import UsageError, command_line
 from ..gan.models import build_model
 from .evaluator import Evaluator
@@ -44,7 +44,7 @@ def generate_from_checkpoint(path, n, seed=0, device="cpu", batch_size=250):
     z_dim, noise = int(train.get("z_dim", 100)), train.get("noise", "normal")
     try:
         G = build_model(spec)
-        G.load_state_dict(subdict(arrays, "G"))
+        G.load_state_dict(generator_weights(arrays))          # the averaged one, with --ema
     except (KeyError, ValueError, TypeError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         raise UsageError(f"{path}: its generator weights do not fit the generator it names "

@@ -3,6 +3,7 @@
 Layout of a checkpoint file:
 
     "G/<name>", "D/<name>"            generator / discriminator ``state_dict`` arrays
+    "G_ema/<name>"                    the average of G's weights (with --ema; it samples)
     "optG/<i>/<key>", "optD/<i>/<key>" optimizer state arrays (Adam's exp_avg, exp_avg_sq, ...)
     "trainer/<name>"                  the trainer's arrays (epoch permutation, fixed noise)
     "__meta__"                        a 0-d unicode array: JSON with everything else — step,
@@ -26,8 +27,9 @@ import numpy as np
 
 from ..backend import asnumpy
 
-__all__ = ["save_checkpoint", "load_checkpoint", "read_meta", "atomic_write", "remove_stale_temp_files",
-           "flatten_optimizer_state", "unflatten_optimizer_state", "CheckpointError", "FORMAT"]
+__all__ = ["save_checkpoint", "load_checkpoint", "read_meta", "generator_weights", "atomic_write",
+           "remove_stale_temp_files", "flatten_optimizer_state", "unflatten_optimizer_state",
+           "CheckpointError", "FORMAT"]
 
 FORMAT = "minigan-gan-checkpoint"
 VERSION = 1
@@ -146,6 +148,13 @@ def load_checkpoint(path):
 def read_meta(path):
     """Only the JSON part of a checkpoint (its configuration, step, status)."""
     return load_checkpoint(path)[1]
+
+
+def generator_weights(arrays):
+    """The generator that samples: the average of G's weights ("G_ema/...", written with
+    --ema) when the checkpoint has it, else G's own ("G/...")."""
+    averaged = subdict(arrays, "G_ema")
+    return averaged if averaged else subdict(arrays, "G")
 
 
 def subdict(arrays, prefix):

@@ -95,6 +95,7 @@ positive_int = _checked_number(int, lambda v: v >= 1, "a positive integer", "pos
 nonneg_int = _checked_number(int, lambda v: v >= 0, "an integer >= 0", "nonneg_int")
 positive_float = _checked_number(float, lambda v: 0 < v < float("inf"), "a positive finite number",
                                  "positive_float")
+ema_decay = _checked_number(float, lambda v: 0 <= v < 1, "a number in [0, 1) (0: off)", "ema_decay")
 adam_beta = _checked_number(float, lambda v: 0 <= v < 1, "a number in [0, 1)", "adam_beta")
 
 
@@ -175,7 +176,8 @@ def data_parallel(parser, args, device):
 
 def add_training_options(p, *, lr_g, lr_d, betas=(0.5, 0.999), smoothing=False, flip_prob=0.0):
     """--lr-g, --lr-d, --beta1, --beta2, --label-smoothing, --real-label, --fake-label,
-    --flip-prob with this example's defaults. :func:`label_ranges` turns them into targets."""
+    --flip-prob, --loss, --ema and --spectral-norm with this example's defaults.
+    :func:`label_ranges` turns them into targets."""
     p.add("--lr-g", type=positive_float, default=lr_g, metavar="LR", help="generator learning rate")
     p.add("--lr-d", type=positive_float, default=lr_d, metavar="LR",
           help="discriminator learning rate")
@@ -191,6 +193,14 @@ def add_training_options(p, *, lr_g, lr_d, betas=(0.5, 0.999), smoothing=False, 
           help="D's targets for generated images (0,0: hard labels)")
     p.add("--flip-prob", type=probability, default=flip_prob, metavar="P",
           help="chance per sample that D's real and fake targets are swapped")
+    p.add("--loss", choices=["bce_logits", "hinge"], default="bce_logits",
+          help="bce_logits: cross-entropy on D's logits, non-saturating G loss; hinge: D's "
+               "max(0, 1 ∓ score), G's −score (Lim & Ye 2017, Miyato et al. 2018)")
+    p.add("--ema", type=ema_decay, default=0.0, metavar="DECAY",
+          help="sample from an average of G's weights, θ_avg ← DECAY·θ_avg + (1 − DECAY)·θ after "
+               "every step (with a warm-up; e.g. 0.999); 0: off")
+    p.add("--spectral-norm", action="store_true",
+          help="divide each of D's weights by its largest singular value (Miyato et al. 2018)")
     p.example_defaults["label_smoothing"] = smoothing
 
 
@@ -322,7 +332,7 @@ def build_models(run_config, seed):
 def dcgan_fields(args):
     """The TrainConfig fields of the DCGAN examples' shared options (losses, Adam, labels)."""
     real, fake = label_ranges(args)
-    return dict(z_dim=args.z_dim, loss="bce_logits", lr_g=args.lr_g, lr_d=args.lr_d,
+    return dict(z_dim=args.z_dim, loss=args.loss, ema=args.ema, lr_g=args.lr_g, lr_d=args.lr_d,
                 betas_g=(args.beta1, args.beta2), betas_d=(args.beta1, args.beta2),
                 real_label=real, fake_label=fake, flip_prob=args.flip_prob)
 

@@ -1,7 +1,7 @@
 """TrainConfig: the hyper-parameters of a GAN run, saved in every checkpoint."""
 from dataclasses import asdict, dataclass, fields
 
-LOSSES = ("bce_logits", "bce", "mse")
+LOSSES = ("bce_logits", "bce", "mse", "hinge")
 NOISES = ("normal", "uniform", "ones")
 
 
@@ -12,7 +12,9 @@ class TrainConfig:
     z_dim / noise: the generator's input, ``normal`` N(0, 1), ``uniform`` U[0, 1) or ``ones``.
     batch_size; epochs (total); max_steps (total; None = no limit); steps_per_epoch (None: data
     size // batch_size; required when real data come from a sampler function).
-    loss: ``bce_logits`` (D outputs logits), ``bce`` (D outputs probabilities) or ``mse``.
+    loss: ``bce_logits`` (D outputs logits), ``bce`` (D outputs probabilities), ``mse`` or
+    ``hinge`` (D outputs scores; D: max(0, 1 ∓ score), G: −score).
+    ema: decay of the average of G's weights that samples (ema.py); 0: no average.
     optimizer ``adam`` or ``sgd``; lr_g, lr_d, betas_g, betas_d (betas: Adam only).
     real_label / fake_label: (low, high) — each target drawn uniformly from it per sample
     (low == high: hard labels); flip_prob: chance per sample that real and fake targets swap.
@@ -45,6 +47,7 @@ class TrainConfig:
     grid_nrow: int = None
     diversity_every: int = 0
     health_patience: int = 100
+    ema: float = 0.0
 
     def __post_init__(self):
         for name in ("betas_g", "betas_d", "real_label", "fake_label"):
@@ -60,6 +63,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"max_steps must be >= 1 (or None), got {self.max_steps}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema must be in [0, 1) (0: off), got {self.ema}")
         if not 0.0 <= self.flip_prob <= 1.0:
             raise ValueError(f"flip_prob must be in [0, 1], got {self.flip_prob}")
 

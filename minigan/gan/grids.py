@@ -21,18 +21,26 @@ _GRID_NAME = re.compile(r"^step_(\d{7})(?:_epoch_(\d+))?\.png$")
 class Samples:
     """GANTrainer's part that samples the generator and writes grids."""
 
+    @property
+    def sampling_generator(self):
+        """The generator that makes samples: the average of G's weights with ``config.ema``
+        (ema.py), else G itself."""
+        return self.ema.model if getattr(self, "ema", None) is not None else self.G
+
     def generate(self, z, batch=256):
         """G(z) in eval mode (BatchNorm uses its running statistics), as a NumPy array shaped
-        (n, *image_shape). Leaves G in train mode and no random state touched."""
-        was_training = self.G.training
-        self.G.eval()
+        (n, *image_shape), from :attr:`sampling_generator`. Leaves the model's mode and every
+        random state as they were."""
+        G = self.sampling_generator
+        was_training = G.training
+        G.eval()
         outs = []
         try:
             for i in range(0, len(z), batch):
                 zb = np.asarray(z[i:i + batch], dtype=self.dtype)
-                outs.append(asnumpy(self.G(to_device(zb, self.device))).astype(np.float32))
+                outs.append(asnumpy(G(to_device(zb, self.device))).astype(np.float32))
         finally:
-            self.G.train(was_training)
+            G.train(was_training)
         out = np.concatenate(outs, axis=0)
         if self.image_shape is not None:
             out = out.reshape((len(out),) + self.image_shape)

@@ -13,7 +13,8 @@ __all__ = ["HealthMonitor", "THRESHOLDS"]
 # (D loss below which D "wins", G loss above which it "explodes") per loss kind. The D loss is
 # the sum of the real and fake terms. BCE: 0.05 ≈ D(x) 0.975 and D(G(z)) 0.025 at once; a G
 # loss of 8 means D(G(z)) ≈ e^-8 ≈ 0.0003. MSE losses live in [0, 1] per term.
-THRESHOLDS = {"bce_logits": (0.05, 8.0), "bce": (0.05, 8.0), "mse": (0.01, 0.9)}
+THRESHOLDS = {"bce_logits": (0.05, 8.0), "bce": (0.05, 8.0), "mse": (0.01, 0.9),
+              "hinge": (0.05, 10.0)}     # hinge: D past both margins; G: D scores fakes below −10
 
 
 class HealthMonitor:

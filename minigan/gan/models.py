@@ -85,8 +85,17 @@ def dcgan28_generator(z_dim=100, slope=0.2):
     return nn.init.dcgan_init(G)
 
 
+def with_spectral_norm(model):
+    """Every Conv2d and Linear of the Sequential ``model`` wrapped in nn.SpectralNorm (after
+    their initialisation): D's layers then have largest singular value ≈ 1."""
+    for name, layer in list(model._modules.items()):
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            setattr(model, name, nn.SpectralNorm(layer))
+    return model
+
+
 @register
-def dcgan28_discriminator(dropout=0.3):
+def dcgan28_discriminator(dropout=0.3, spectral_norm=False):
     """The flagship MNIST discriminator: images (N, 1, 28, 28) -> logits (N, 1).
 
     Source: the TensorFlow DCGAN tutorial / the Flux model zoo's DCGAN tutorial.
@@ -102,12 +111,14 @@ def dcgan28_discriminator(dropout=0.3):
           7    Linear(6272, 1)                        (N, 1)  a logit: train with BCEWithLogitsLoss
 
     No BatchNorm in D (the tutorial's choice; dropout regularises it instead). Init: DCGAN.
+    spectral_norm: wrap layers 0, 3 and 7 in nn.SpectralNorm (Miyato et al. 2018).
     """
     D = nn.Sequential(
         nn.Conv2d(1, 64, 5, stride=2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(dropout),
         nn.Conv2d(64, 128, 5, stride=2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(dropout),
         nn.Flatten(), nn.Linear(7 * 7 * 128, 1))
-    return nn.init.dcgan_init(D)
+    D = nn.init.dcgan_init(D)
+    return with_spectral_norm(D) if spectral_norm else D
 
 
 # ----------------------------------------------------------------------------- 64x64 (art GAN)
@@ -148,7 +159,7 @@ def dcgan_generator(z_dim=100, nc=3, ngf=64, image_size=64, slope=0.2):
 
 
 @register
-def dcgan_discriminator(nc=3, ndf=64, image_size=64, slope=0.2):
+def dcgan_discriminator(nc=3, ndf=64, image_size=64, slope=0.2, spectral_norm=False):
     """DCGAN discriminator for square images: (N, nc, S, S) -> logits (N, 1).
 
     Source: "GANs in PyTorch: the distribution of Art?" and the DCGAN paper: convolutions with
@@ -159,7 +170,7 @@ def dcgan_discriminator(nc=3, ndf=64, image_size=64, slope=0.2):
         Conv2d(nc, ndf, 4, 2, 1) → LeakyReLU
         [Conv2d(C, 2C, 4, 2, 1, bias=False) → BatchNorm2d → LeakyReLU] × (k − 1)
         Flatten → Linear(C·16, 1)
-    Init: DCGAN.
+    Init: DCGAN. spectral_norm: every Conv2d and the Linear wrapped in nn.SpectralNorm.
     """
     k = _doublings(image_size)
     layers = [nn.Conv2d(nc, ndf, 4, stride=2, padding=1), nn.LeakyReLU(slope)]
@@ -169,7 +180,8 @@ def dcgan_discriminator(nc=3, ndf=64, image_size=64, slope=0.2):
                    nn.LeakyReLU(slope)]
         c *= 2
     layers += [nn.Flatten(), nn.Linear(c * 16, 1)]
-    return nn.init.dcgan_init(nn.Sequential(*layers))
+    D = nn.init.dcgan_init(nn.Sequential(*layers))
+    return with_spectral_norm(D) if spectral_norm else D
 
 
 # ----------------------------------------------------------------------------- "Make Your Own GAN"

@@ -83,6 +83,8 @@ class RunState:
             a, rest = flatten_optimizer_state(opt.state_dict(), prefix)
             arrays.update(a)
             opt_meta[prefix] = rest
+        if self.ema is not None:
+            arrays.update({f"G_ema/{k}": v for k, v in self.ema.model.state_dict().items()})
         arrays["trainer/fixed_noise"] = self.fixed_noise
         if self.perm is not None:
             arrays["trainer/perm"] = self.perm
@@ -102,6 +104,7 @@ class RunState:
             "health": self.health.state_dict(),
             "epoch_acc": self._epoch_acc,
             "log_acc": self._log_acc,
+            "ema_updates": self.ema.updates if self.ema is not None else None,
             "config": config,
             "saved_at": time.strftime("%Y-%m-%d %H:%M:%S"),
         }
@@ -142,13 +145,17 @@ class RunState:
     def _snapshot(self):
         """Copies of everything :meth:`_restore` may change."""
         copy = lambda m: {k: v.copy() for k, v in m.state_dict().items()}     # noqa: E731
+        ema = (copy(self.ema.model), self.ema.updates) if self.ema is not None else None
         return (copy(self.G), copy(self.D), self.opt_g.state_dict(), self.opt_d.state_dict(),
                 self.rng.bit_generator.state, rng_state(), self.health.state_dict(),
-                dict(self.__dict__))
+                dict(self.__dict__), ema)
 
     def _rollback(self, snapshot):
-        g, d, opt_g, opt_d, own_rng, mg_rng, health, attributes = snapshot
+        g, d, opt_g, opt_d, own_rng, mg_rng, health, attributes, ema = snapshot
         self.__dict__.update(attributes)
+        if ema is not None:
+            self.ema.model.load_state_dict(ema[0])
+            self.ema.updates = ema[1]
         self.G.load_state_dict(g)
         self.D.load_state_dict(d)
         self.opt_g.load_state_dict(opt_g)
@@ -170,6 +177,11 @@ class RunState:
                 f"continue exactly")
         self.G.load_state_dict(subdict(arrays, "G"))
         self.D.load_state_dict(subdict(arrays, "D"))
+        if self.ema is not None:
+            if not isinstance(meta.get("ema_updates"), int):
+                raise ValueError("it holds no averaged generator (trained without --ema)")
+            self.ema.model.load_state_dict(subdict(arrays, "G_ema"))
+            self.ema.updates = meta["ema_updates"]
         self.opt_g.load_state_dict(unflatten_optimizer_state(arrays, meta["optimizers"]["optG"], "optG"))
         self.opt_d.load_state_dict(unflatten_optimizer_state(arrays, meta["optimizers"]["optD"], "optD"))
         self.fixed_noise = arrays["trainer/fixed_noise"]

@@ -27,9 +27,10 @@ class NonFiniteLossError(FloatingPointError):
 
 
 def mean_probability(out, loss_name):
-    """Mean of D's output as a probability (the sigmoid of logits for bce_logits)."""
+    """Mean of D's output as a probability (the sigmoid of logits for bce_logits, and of the
+    scores for hinge)."""
     xp = get_array_module(out)
-    if loss_name == "bce_logits":
+    if loss_name in ("bce_logits", "hinge"):
         return float(xp.mean(nn.activation.sigmoid(out)))
     return float(xp.mean(out))
 

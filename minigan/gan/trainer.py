@@ -33,6 +33,7 @@ from .checkpoint import remove_stale_temp_files
 from .batches import Batches
 from ..distributed.data_parallel import SingleProcess
 from .config import TrainConfig
+from .ema import GeneratorAverage
 from .grids import GRID_DIR, LATEST_GRID, PROGRESS_GIF, Samples
 from .health import HealthMonitor
 from .metrics_log import CSV_COLUMNS, LOSSES_PNG, METRICS, MetricsLog
@@ -124,7 +125,10 @@ class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
         self.progress = progress   # None: a tqdm bar when stderr is a terminal and not quiet
 
         self.loss_fn = self.parallel.wrap_loss({"bce_logits": nn.BCEWithLogitsLoss, "bce": nn.BCELoss,
-                                                "mse": nn.MSELoss}[cfg.loss]())
+                                                "mse": nn.MSELoss, "hinge": nn.HingeLoss}[cfg.loss]())
+        self.loss_g = (self.parallel.wrap_loss(nn.GeneratorHingeLoss()) if cfg.loss == "hinge"
+                       else None)                           # None: G's loss is ℓ(D(G(z)), 1)
+        self.ema = GeneratorAverage(self.G, cfg.ema) if cfg.ema else None   # samples, if on
         self.opt_g = self._make_optimizer(self.G, cfg.lr_g, cfg.betas_g)
         self.opt_d = self._make_optimizer(self.D, cfg.lr_d, cfg.betas_d)
 
@@ -185,6 +189,8 @@ class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
             self.last = {"real": real, "z": z, "fake": fake}
             d = self.discriminator_step(real, fake, t_real, t_fake)
             g = self.generator_step(fake)
+        if self.ema is not None:
+            self.ema.update(self.G)
         return dict(d, **g)
 
     def discriminator_step(self, real, fake, t_real, t_fake):
@@ -193,8 +199,8 @@ class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
                                   t_real, t_fake)
 
     def generator_step(self, fake):
-        """Non-saturating G step: loss ℓ(D(fake), 1), gradient through D into G."""
-        return generator_step(self.G, self.D, self.opt_g, self.loss_fn, fake)
+        """Non-saturating G step: loss ℓ(D(fake), 1) (hinge: −D(fake)), gradient through D into G."""
+        return generator_step(self.G, self.D, self.opt_g, self.loss_g or self.loss_fn, fake)
 
     def _write_outputs(self):
         self.write_metrics()

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .. import backend
-from .checkpoint import load_checkpoint, subdict
+from .checkpoint import generator_weights, load_checkpoint
 from .models import build_model
 from .plots import save_gif
 from .sampling import grid_image, latent_walk, save_image
@@ -54,5 +54,5 @@ def generator_from_checkpoint(path, device="cpu"):
     if not spec:
         raise ValueError(f"{path}: the checkpoint does not say how to build its generator")
     G = build_model(spec)
-    G.load_state_dict(subdict(arrays, "G"))
+    G.load_state_dict(generator_weights(arrays))              # the averaged one, with --ema
     return G.to(device).eval(), config, meta

@@ -1,0 +1,40 @@
+"""An exponential moving average of the generator's weights (Yazıcı et al. 2019, "The Unusual
+Effectiveness of Averaging in GAN Training"; used by BigGAN and StyleGAN).
+
+GAN training does not settle: G's weights keep circling around a good solution as D and G
+answer each other. Averaging them over the last few hundred steps lands nearer its centre, and
+costs no gradient work — one multiply-add per weight after each G step:
+
+    θ_avg ← β_t·θ_avg + (1 − β_t)·θ,    β_t = min(decay, (1 + t)/(10 + t))    (t: updates so far)
+
+The warm-up β_t (TensorFlow's ExponentialMovingAverage with num_updates) lets the average
+forget the random initial weights quickly; later β_t = decay (0.999: about the last 1,000
+steps). Buffers (BatchNorm's running statistics) are copied from G, not averaged: they describe
+G's current activations. The averaged copy samples; it never trains.
+"""
+import copy
+
+from ..backend import get_array_module
+
+
+class GeneratorAverage:
+    """The averaged copy ``model`` of a generator, updated by :meth:`update` after each G step."""
+
+    def __init__(self, G, decay):
+        if not 0.0 < float(decay) < 1.0:
+            raise ValueError(f"GeneratorAverage: decay must be in (0, 1), got {decay!r}")
+        self.decay, self.updates = float(decay), 0
+        shared = {id(m.comm): m.comm for m in G.modules() if hasattr(m, "comm")}   # MPI: not copied
+        self.model = copy.deepcopy(G, shared)
+
+    def beta(self):
+        return min(self.decay, (1.0 + self.updates) / (10.0 + self.updates))
+
+    def update(self, G):
+        beta = self.beta()
+        for avg, p in zip(self.model.parameters(), G.parameters()):
+            avg.data *= avg.data.dtype.type(beta)
+            avg.data += avg.data.dtype.type(1.0 - beta) * p.data
+        for (name, avg), (_, b) in zip(self.model.named_buffers(), G.named_buffers()):
+            get_array_module(avg).copyto(avg, b)
+        self.updates += 1
