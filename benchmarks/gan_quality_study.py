@@ -1,0 +1,136 @@
+"""Seeds × settings study of the flagship's sample quality (issue 14).
+
+Trains examples/mnist_dcgan.py's models and recipe (batch 64, Adam 2e-4, betas (0.5, 0.999), the
+4,500 offline training digits) for each setting and seed, and scores the samples at chosen
+epochs with the package's standard evaluation network (minigan.eval): Fréchet distance in its
+feature space, classes covered, KL from uniform. Every run keeps an average of G's weights
+(--ema) beside G, so each run scores both: "X" (G itself) and "X + EMA" (the average) — the
+average costs no gradient work and does not change G's training.
+
+    python benchmarks/gan_quality_study.py --settings bce hinge-sn --seeds 1 2 3 --epochs 25
+    python benchmarks/gan_quality_study.py --report          # the table from the saved rows
+
+Settings: bce (today's default: BCE on logits, plain D), hinge-sn (hinge loss, spectrally
+normalised D), hinge (hinge loss only), sn (spectral norm only). Rows go to
+benchmarks/results/gan_quality_<machine>.csv, one per (setting, seed, epoch, sampler).
+"""
+import argparse
+import csv
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+
+SETTINGS = {"bce": dict(loss="bce_logits", spectral_norm=False),
+            "hinge-sn": dict(loss="hinge", spectral_norm=True),
+            "hinge": dict(loss="hinge", spectral_norm=False),
+            "sn": dict(loss="bce_logits", spectral_norm=True)}
+FIELDS = ["setting", "seed", "epoch", "sampler", "fd", "classes", "kl_uniform", "train_s", "machine"]
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def machine_slug():
+    from bench_step import machine_name, slug
+    return machine_name(), slug(machine_name())
+
+
+def run(setting, seed, epochs, score_at, n_samples, ema, path, machine):
+    import minigan as mg
+    from minigan import gan
+    from minigan.data import load_mnist_5k, scale_to_tanh_range
+    from minigan.eval import Evaluator
+    from minigan.gan.models import dcgan28_discriminator, dcgan28_generator
+    images, _ = load_mnist_5k("train")
+    evaluator = Evaluator.load(verbose=False)
+    mg.seed(seed)
+    G = dcgan28_generator()
+    D = dcgan28_discriminator(spectral_norm=SETTINGS[setting]["spectral_norm"])
+    cfg = gan.TrainConfig(batch_size=64, epochs=epochs, seed=seed, loss=SETTINGS[setting]["loss"],
+                          ema=ema, lr_g=2e-4, lr_d=2e-4)
+    rows = []
+
+    def score(trainer):
+        epoch = trainer.step // trainer.steps_per_epoch
+        if epoch not in score_at:
+            return {}
+        z = trainer._noise(np.random.default_rng([seed, 99]), n_samples)
+        for sampler, model in (("G", trainer.G), ("EMA", trainer.ema.model)):
+            model.eval()
+            samples = np.concatenate([mg.asnumpy(model(z[i:i + 500])) for i in range(0, n_samples, 500)])
+            model.train()
+            s = evaluator.score(samples, value_range=(-1.0, 1.0))
+            rows.append(dict(setting=setting, seed=seed, epoch=epoch, sampler=sampler,
+                             fd=round(s.frechet, 3), classes=s.coverage,
+                             kl_uniform=round(s.kl_uniform, 4), train_s=round(trainer.elapsed, 1),
+                             machine=machine))
+            print(f"{setting} seed {seed} epoch {epoch} {sampler}: FD {s.frechet:.1f}, classes "
+                  f"{s.coverage}, KL {s.kl_uniform:.3f}, {trainer.elapsed:.0f} s", flush=True)
+        append(path, rows[-2:])
+        return {}
+
+    trainer = gan.GANTrainer(G, D, cfg, data=images[:, None], transform=scale_to_tanh_range,
+                             quiet=True, progress=False, epoch_metrics=[score])
+    trainer.fit()
+
+
+def append(path, rows):
+    new = not os.path.isfile(path)
+    with open(path, "a", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        if new:
+            w.writeheader()
+        w.writerows(rows)
+
+
+def report(path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    keys = sorted({(r["setting"], r["sampler"]) for r in rows}, key=lambda k: (list(SETTINGS).index(k[0]), k[1]))
+    epochs = sorted({int(r["epoch"]) for r in rows})
+    print("| setting | epoch | FD seed 1 / 2 / 3 | median FD | classes (each seed) | KL (each seed) |"
+          " train s (median) |")
+    print("|---|---|---|---|---|---|---|")
+    for setting, sampler in keys:
+        for epoch in epochs:
+            sel = sorted((r for r in rows if r["setting"] == setting and r["sampler"] == sampler
+                          and int(r["epoch"]) == epoch), key=lambda r: int(r["seed"]))
+            if not sel:
+                continue
+            fds = [float(r["fd"]) for r in sel]
+            kls = " / ".join(format(float(r["kl_uniform"]), ".3f") for r in sel)
+            name = setting + (" + EMA" if sampler == "EMA" else "")
+            print(f"| {name} | {epoch} | {' / '.join(f'{v:.1f}' for v in fds)} (seeds "
+                  f"{','.join(r['seed'] for r in sel)}) | {np.median(fds):.1f} | "
+                  f"{' / '.join(r['classes'] for r in sel)} | "
+                  f"{kls} | "
+                  f"{np.median([float(r['train_s']) for r in sel]):.0f} |")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--settings", nargs="+", default=["bce", "hinge-sn"], choices=list(SETTINGS))
+    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    p.add_argument("--epochs", type=int, default=25)
+    p.add_argument("--score-at", type=int, nargs="+", default=[5, 10, 15, 20, 25])
+    p.add_argument("--samples", type=int, default=2000)
+    p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--out", default=None, help="CSV of rows (default: benchmarks/results/gan_quality_<machine>.csv)")
+    p.add_argument("--report", action="store_true", help="print the table of the saved rows and stop")
+    args = p.parse_args(argv)
+    machine, slug = machine_slug()
+    path = args.out or os.path.join(RESULTS, f"gan_quality_{slug}.csv")
+    if args.report:
+        return report(path)
+    for seed in args.seeds:
+        for setting in args.settings:
+            t0 = time.perf_counter()
+            run(setting, seed, args.epochs, set(args.score_at), args.samples, args.ema, path, machine)
+            print(f"{setting} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
+    return report(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
