@@ -232,11 +232,11 @@ def col2im(cols, kernel, stride, padding, out):
 
 
 def conv_taps(x):
-    """True when convolutions on ``x`` should run block by block on the kernel taps that land
-    inside the image (nn/conv_taps.py: no multiply-adds on padding, transposed convolutions by
-    phases, no col2im) rather than as one GEMM over a zero-padded im2col (nn/im2col.py, the
-    plain reference). CPU only: on a GPU one launch per block costs more than the zeros it
-    saves, so the single GEMM stays there."""
+    """True when convolutions on ``x`` may skip the padding's work (nn/conv_taps.py: runs of
+    rows without their padded kernel rows, transposed convolutions by phases, no col2im; the
+    layers apply its size rules) rather than always run one GEMM over a zero-padded im2col
+    (nn/im2col.py, the plain reference). CPU only: on a GPU one launch per run costs more
+    than the zeros it saves, so the single GEMM stays there."""
     return _backend(x, name="conv_taps") == "cpu"
 
 

@@ -23,10 +23,11 @@ class Conv2d(Module):
         ∂L/∂b += Σ over pixels and batch of dY
         ∂L/∂x  = col2im(Wᵀ @ dY)           (Cin, H, W, N)  — a transposed convolution of dY
 
-    On the CPU the same sums skip the padding (conv_taps.py): the forward and ∂L/∂W run one
-    GEMM per block of outputs that see the same in-image taps, and ∂L/∂x runs as the
-    transposed convolution's stride² phases, each a plain stride-1 correlation of dY — the
-    im2col/col2im lines below stay as the reference (MINIGAN_KERNELS_OFF=conv_taps).
+    On the CPU the same sums skip the padding's work where that pays (conv_taps.py and its
+    size rules): the forward and ∂L/∂W run one GEMM per run of output rows that read the same
+    in-image kernel rows, and ∂L/∂x runs as the transposed convolution's stride² phases, each a
+    plain stride-1 correlation of dY. The im2col/col2im lines below are the reference, and run
+    otherwise (always with MINIGAN_KERNELS_OFF=conv_taps).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):

@@ -4,8 +4,8 @@ im2col (im2col.py) copies a zero wherever a window overhangs the image, and the 
 multiplies those zeros. For the DCGAN's 5×5 kernels on 7×7 images that is 31% of the
 multiply-adds at stride 1 / padding 2 (per axis the 7 outputs see 3, 4, 5, 5, 5, 4, 3 of the 5
 taps: (29/35)² = 0.69 of the work is real) and 16% at stride 2. A transposed convolution made
-of GEMM + col2im multiplies the same zeros, seen from the other side. This file computes only
-the real ones, still as a few large GEMMs over batch-last (C, H, W, N) arrays.
+of GEMM + col2im multiplies the same zeros, seen from the other side. This file skips them
+where that pays, still as a few large GEMMs over batch-last (C, H, W, N) arrays.
 
 Correlation (Conv2d's forward), along one axis, with input size n, kernel k, stride s, padding p:
 
@@ -16,17 +16,17 @@ Tap i reads inside the image exactly for i ∈ [t0(o), t1(o)) with
     t0(o) = max(0, p − o·s),      t1(o) = min(k, n + p − o·s).
 
 Consecutive outputs with the same (t0, t1) form a *run* (:func:`axis_runs`): all interior
-outputs share one run with every tap, and the border adds about ⌈p/s⌉ runs on each side. A
-*block* is a run of rows × a run of columns; on a block the convolution has no padding at all,
-and is one GEMM with the kernel's sub-rectangle of taps:
+outputs share one run with every tap, and the border adds about ⌈p/s⌉ runs on each side. On a
+run of output rows the convolution has no row padding, and is one GEMM with the kernel's rows
+t0 … t1 − 1 (:func:`correlate`; columns keep their zero padding, see there why):
 
-    X_b = im2col of the block          (Cin·th·tw, |rows|·|cols|·N)   every entry a pixel of x
-    Y_b = K[:, :, t0h:t1h, t0w:t1w] @ X_b                              (Cout, |rows|·|cols|·N)
+    X_r = im2col of the run            (th·kw·Cin, |rows|·Wo·N)   taps first, no padded rows
+    Y_r = K[:, t0:t1, :, :] @ X_r      (Cout, |rows|·Wo·N)        K as (Cout, kh, kw, Cin)
 
-Gradients, from the same blocks (the block GEMMs are the full GEMM with zero rows removed):
+Gradients, from the same runs (each GEMM is the full GEMM with its zero rows of X removed):
 
-    ∂L/∂K[:, :, t0h:t1h, t0w:t1w] += dY_b @ X_bᵀ          (:func:`weight_grad`)
-    ∂L/∂x = the transposed correlation of dy               (:func:`transposed`)
+    ∂L/∂K[:, t0:t1] += dY_r @ X_rᵀ                          (:func:`weight_grad`)
+    ∂L/∂x = the transposed correlation of dy               (:func:`transposed`, or col2im)
 
 Transposed correlation (ConvTranspose2d's forward, Conv2d's input gradient), one axis:
 
@@ -41,7 +41,7 @@ Flipping the taps, u = T_q − 1 − t, gives an ordinary stride-1 correlation o
 that is, kernel W[q::s] reversed, stride 1, padding T_q − 1 − m0, where m0 = ⌈(p − q)/s⌉ is the
 first m with o ≥ 0; the phase's outputs are the strided slice y[m0·s + q − p :: s]. In 2-D the
 s_h·s_w phases tile the output: no zero insertion, no scatter-add (col2im), and each phase
-again skips its own padding by blocks. Stride 1 is the single phase q = 0 (the familiar
+again skips its own row padding by runs. Stride 1 is the single phase q = 0 (the familiar
 "a stride-1 transposed conv is a conv with the flipped kernel and padding k − 1 − p").
 
 docs/backprop.md derives the same in more words; tests/test_conv_taps.py checks every function
@@ -115,8 +115,9 @@ def gather(x, rows, stride, padding, kw, Wo, out):
 
 
 def correlate(x, weight, stride, padding, out_hw, workspace, name, out=None):
-    """out[o, oh, ow, n] = Σ over in-image taps of weight[o, c, i, j] · x[c, oh·sh + i − ph,
-    ow·sw + j − pw, n], one GEMM per run of output rows (see the module docstring).
+    """out[o, oh, ow, n] = Σ_{c,i,j} weight[o, c, i, j] · x[c, oh·sh + i − ph, ow·sw + j − pw, n]
+    (x = 0 outside), one GEMM per run of output rows over its in-image kernel rows only (see
+    the module docstring).
 
     x (C, H, W, N) C-contiguous; weight (Cout, C, kh, kw) (any strides, copied once to
     (Cout, kh, kw, C)); ``out`` (Cout, Ho, Wo, N), may be a strided view (a phase of a bigger

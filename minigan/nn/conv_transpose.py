@@ -24,11 +24,11 @@ class ConvTranspose2d(Module):
         ∂L/∂b += Σ over pixels and batch of dy
         ∂L/∂x  = W.reshape(Cin, −1) @ D    (Cin, H·W·N)
 
-    On the CPU the same sums skip the padding (conv_taps.py): the forward runs as stride²
-    phases (the sub-pixel decomposition), each a stride-1 correlation of x with a sub-kernel of
-    W, flipped, computed block by block on the taps inside the image — no zero insertion and no
-    col2im; the backward's im2col(dy) and both GEMMs run on the same kind of blocks. The lines
-    above stay as the reference (MINIGAN_KERNELS_OFF=conv_taps).
+    On the CPU the same sums skip the padding's work where that pays (conv_taps.py and its
+    size rules): the forward as stride² phases (the sub-pixel decomposition), each a stride-1
+    correlation of x with a flipped sub-kernel of W — no zero insertion and no col2im; the
+    backward's im2col(dy) and both GEMMs by runs of rows without their padded kernel rows. The
+    lines above are the reference, and run otherwise (always with MINIGAN_KERNELS_OFF=conv_taps).
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
