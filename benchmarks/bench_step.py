@@ -263,6 +263,29 @@ def time_interleaved(engines, warmup, repeats, pause=0.05):
     return {name: float(np.median(ts)) for name, ts in times.items()}
 
 
+def others_cpu():
+    """A clock for the CPU time *other* processes use meanwhile (Linux): call it before and after
+    a measurement; returns (machine busy seconds, this process's CPU seconds, wall seconds)."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = list(map(int, f.readline().split()[1:]))
+        busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+    t = os.times()
+    return busy, t.user + t.system, time.time()
+
+
+def others_percent(before, after):
+    """% of one core that other processes used between two :func:`others_cpu` readings: on a
+    shared 2-core machine a neighbour's job skews the medians (the engines' threads wait for
+    cores), so results record it; above ~10% they are not a clean measurement."""
+    if before is None or after is None:
+        return None
+    busy, own, wall = (b - a for a, b in zip(before, after))
+    return max(0.0, 100 * (busy - own) / wall)
+
+
 def current_rss_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
@@ -359,13 +382,18 @@ def main(argv=None):
         engines = [make_engine(n, batch) for n in names]
         G, D = minigan_dcgan()
         flops = step_flops(G, D, batch)
+        clock = others_cpu()
         medians = time_interleaved(engines, args.warmup, args.repeats)
+        others = others_percent(clock, others_cpu())
+        if others is not None and others > 10:
+            print(f"warning: other processes used {others:.0f}% of a core during batch {batch}: "
+                  f"not a clean measurement", file=sys.stderr)
         for e in engines:
             device = "cpu" if e.name.startswith(("minigan-numpy", "torch-cpu")) else "cuda"
             ref = "torch-cpu" if device == "cpu" else "torch-cuda"
             row = {"engine": e.name, "device": device, "batch": batch, "seconds": medians[e.name],
                    "images_per_s": batch / medians[e.name], "gflops": flops / medians[e.name] / 1e9,
-                   "step_gflop": flops / 1e9}
+                   "step_gflop": flops / 1e9, "others_cpu_percent": others}
             row["sgemm_fraction"] = row["gflops"] / gemm[device]
             if ref in medians:
                 row["ratio_vs_torch"] = medians[ref] / medians[e.name]
