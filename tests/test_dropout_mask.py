@@ -119,3 +119,11 @@ def test_extreme_rates_and_eval(monkeypatch):
         np.testing.assert_array_equal(d.backward(x), np.zeros_like(x))
         np.testing.assert_array_equal(nn.Dropout(0.5).eval()(x), x)
     assert keep_threshold(0.0) == 0 and keep_threshold(1.0) == 2 ** 32
+
+
+def test_empty_batch_and_single_feature(monkeypatch):
+    for fast in (True, False):
+        monkeypatch.setattr(kernels, "ENABLED", fast)
+        assert nn.Dropout(0.5)(np.zeros((0, 3), np.float32)).shape == (0, 3)
+        y = nn.Dropout(0.5)(np.ones(40, np.float32))                  # 40 samples of one feature
+        assert set(np.unique(y)) <= {0.0, 2.0}

@@ -79,7 +79,7 @@ class Dropout(Module):
         if get_array_module(x) is not np or not Dropout.counter_based:
             return self._forward_uniform(x)
         key = tuple(int(k) for k in rng("cpu").integers(0, 2 ** 32, size=2, dtype=np.uint64))
-        n, features = x.shape[0], x.size // x.shape[0]
+        n, features = x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64))
         x_t = batch_last(x)                                        # (..., N)
         fast = None
         if x_t.flags.c_contiguous:                                 # minigan's own activations
