@@ -4,14 +4,12 @@ their math, that sampling uses the average, and bit-exact resume with all of the
 import numpy as np
 import pytest
 
-import minigan as mg
 from minigan import gan, nn
-from minigan.data import scale_to_tanh_range
 from minigan.gan.checkpoint import generator_weights
 from minigan.gan.ema import GeneratorAverage
 from minigan.gan.models import with_spectral_norm
 from test_examples import run
-from test_gan_trainer import DIGITS, assert_same_state, make_trainer, small_gan
+from test_gan_trainer import assert_same_state, make_trainer
 
 
 def test_the_average_follows_its_formula_with_warm_up():
@@ -48,13 +46,11 @@ def test_samples_come_from_the_average_and_checkpoints_keep_both(tmp_path):
 
 
 def make_sn_trainer(out, max_steps, **over):
-    """make_trainer's run with D's Conv2d and Linear spectrally normalised."""
+    """make_trainer's run with D's Conv2d and Linear spectrally normalised (in place: the
+    optimizer keeps the same Parameters, now named weight_orig)."""
     trainer = make_trainer(out, max_steps, **over)
-    mg.seed(1)
-    G, D = small_gan()
-    return gan.GANTrainer(G, with_spectral_norm(D), trainer.config, data=DIGITS,
-                          transform=scale_to_tanh_range, out_dir=str(out), quiet=True, progress=False,
-                          render="gray", run_config={"example": "test"})
+    with_spectral_norm(trainer.D)
+    return trainer
 
 
 @pytest.mark.parametrize("split", [5, 12])
