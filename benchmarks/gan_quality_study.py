@@ -85,27 +85,39 @@ def append(path, rows):
         w.writerows(rows)
 
 
-def report(path):
+def report(path, epochs_shown=None):
+    """The table of the saved rows: per setting (G, then its average) and epoch, FD of each
+    seed, the median and the worst seed, each as a change from today's default (bce, G)."""
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
-    keys = sorted({(r["setting"], r["sampler"]) for r in rows}, key=lambda k: (list(SETTINGS).index(k[0]), k[1]))
-    epochs = sorted({int(r["epoch"]) for r in rows})
-    print("| setting | epoch | FD seed 1 / 2 / 3 | median FD | classes (each seed) | KL (each seed) |"
-          " train s (median) |")
-    print("|---|---|---|---|---|---|---|")
-    for setting, sampler in keys:
-        for epoch in epochs:
-            sel = sorted((r for r in rows if r["setting"] == setting and r["sampler"] == sampler
-                          and int(r["epoch"]) == epoch), key=lambda r: int(r["seed"]))
+    keys = sorted({(r["setting"], r["sampler"]) for r in rows},
+                  key=lambda k: (list(SETTINGS).index(k[0]), k[1] != "G"))
+    epochs = sorted({int(r["epoch"]) for r in rows} & set(epochs_shown or range(10 ** 6)))
+
+    def select(setting, sampler, epoch):
+        return sorted((r for r in rows if r["setting"] == setting and r["sampler"] == sampler
+                       and int(r["epoch"]) == epoch), key=lambda r: int(r["seed"]))
+
+    print("| setting | epoch | FD seed 1 / 2 / 3 | median FD (vs bce) | worst seed (vs bce) | "
+          "classes (each seed) | KL (each seed) | train s (median) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for epoch in epochs:
+        base = [float(r["fd"]) for r in select("bce", "G", epoch)]
+        for setting, sampler in keys:
+            sel = select(setting, sampler, epoch)
             if not sel:
                 continue
             fds = [float(r["fd"]) for r in sel]
-            kls = " / ".join(format(float(r["kl_uniform"]), ".3f") for r in sel)
+            seeds = "" if len(sel) == 3 else f" (seeds {','.join(r['seed'] for r in sel)})"
+
+            def vs(value, ref):
+                return f"{value:.1f} ({100 * (value / ref - 1):+.0f}%)" if ref else f"{value:.1f}"
             name = setting + (" + EMA" if sampler == "EMA" else "")
-            print(f"| {name} | {epoch} | {' / '.join(f'{v:.1f}' for v in fds)} (seeds "
-                  f"{','.join(r['seed'] for r in sel)}) | {np.median(fds):.1f} | "
+            print(f"| {name} | {epoch} | {' / '.join(f'{v:.1f}' for v in fds)}{seeds} | "
+                  f"{vs(np.median(fds), base and np.median(base))} | "
+                  f"{vs(max(fds), base and max(base))} | "
                   f"{' / '.join(r['classes'] for r in sel)} | "
-                  f"{kls} | "
+                  f"{' / '.join(format(float(r['kl_uniform']), '.3f') for r in sel)} | "
                   f"{np.median([float(r['train_s']) for r in sel]):.0f} |")
 
 
@@ -119,17 +131,19 @@ def main(argv=None):
     p.add_argument("--ema", type=float, default=0.999)
     p.add_argument("--out", default=None, help="CSV of rows (default: benchmarks/results/gan_quality_<machine>.csv)")
     p.add_argument("--report", action="store_true", help="print the table of the saved rows and stop")
+    p.add_argument("--report-epochs", type=int, nargs="+", default=None,
+                   help="epochs the table shows (default: every scored epoch)")
     args = p.parse_args(argv)
     machine, slug = machine_slug()
     path = args.out or os.path.join(RESULTS, f"gan_quality_{slug}.csv")
     if args.report:
-        return report(path)
+        return report(path, args.report_epochs)
     for seed in args.seeds:
         for setting in args.settings:
             t0 = time.perf_counter()
             run(setting, seed, args.epochs, set(args.score_at), args.samples, args.ema, path, machine)
             print(f"{setting} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
-    return report(path)
+    return report(path, args.report_epochs)
 
 
 if __name__ == "__main__":
