@@ -45,7 +45,8 @@ def build_parser():
     p.add("--dataset", choices=["mnist", "fashion"], default="mnist",
           help="MNIST digits or Fashion-MNIST clothes (same format)")
     p.add("--z-dim", type=cli.positive_int, default=100, help="size of the noise vector z")
-    cli.add_training_options(p, lr_g=2e-4, lr_d=2e-4)
+    # the seeds x settings study (README, benchmarks/gan_quality_study.py) chose these two
+    cli.add_training_options(p, lr_g=2e-4, lr_d=2e-4, ema=0.999, spectral_norm=True)
     cli.add_data_parallel_option(p)
     return p
 

@@ -174,7 +174,8 @@ def data_parallel(parser, args, device):
         parser.fail(f"--data-parallel: {e}")
 
 
-def add_training_options(p, *, lr_g, lr_d, betas=(0.5, 0.999), smoothing=False, flip_prob=0.0):
+def add_training_options(p, *, lr_g, lr_d, betas=(0.5, 0.999), smoothing=False, flip_prob=0.0,
+                         ema=0.0, spectral_norm=False):
     """--lr-g, --lr-d, --beta1, --beta2, --label-smoothing, --real-label, --fake-label,
     --flip-prob, --loss, --ema and --spectral-norm with this example's defaults.
     :func:`label_ranges` turns them into targets."""
@@ -196,10 +197,10 @@ def add_training_options(p, *, lr_g, lr_d, betas=(0.5, 0.999), smoothing=False, 
     p.add("--loss", choices=["bce_logits", "hinge"], default="bce_logits",
           help="bce_logits: cross-entropy on D's logits, non-saturating G loss; hinge: D's "
                "max(0, 1 ∓ score), G's −score (Lim & Ye 2017, Miyato et al. 2018)")
-    p.add("--ema", type=ema_decay, default=0.0, metavar="DECAY",
+    p.add("--ema", type=ema_decay, default=ema, metavar="DECAY",
           help="sample from an average of G's weights, θ_avg ← DECAY·θ_avg + (1 − DECAY)·θ after "
                "every step (with a warm-up; e.g. 0.999); 0: off")
-    p.add("--spectral-norm", action="store_true",
+    p.add("--spectral-norm", action=argparse.BooleanOptionalAction, default=spectral_norm,
           help="divide each of D's weights by its largest singular value (Miyato et al. 2018)")
     p.example_defaults["label_smoothing"] = smoothing
 
