@@ -3,7 +3,10 @@
 The step is the flagship's (examples/mnist_dcgan.py): G makes a fake batch once; D runs on
 a real batch and on the detached fake batch, gradients accumulating, and takes an Adam step;
 then D scores the fake batch again and G takes its Adam step with the non-saturating loss.
-Every engine runs the same architecture from the same weights. Runs are interleaved
+That is the tutorial recipe the flagship ran until its defaults added spectral norm on D and
+the average of G's weights (``--no-spectral-norm --ema 0``; the two cost ≈ 2% and < 1% of a
+step, README's study section), so both engines run the same, oracle-tested step. Every engine
+runs the same architecture from the same weights. Runs are interleaved
 (A B A B ...) after a warm-up and reported as medians, with each engine's throughput as a
 ratio to PyTorch on the same device measured in the same run.
 
