@@ -85,7 +85,10 @@ def test_flagship_with_every_option_trains_and_resumes_from_the_command_line(tmp
               "--loss", "hinge", "--spectral-norm"]
     assert run("mnist_dcgan", "--max-steps", 4, "--out", tmp_path / "a", *common) == 0
     assert run("mnist_dcgan", "--max-steps", 2, "--out", tmp_path / "b", *common) == 0
-    assert run("mnist_dcgan", "--resume", "--max-steps", 4, "--out", tmp_path / "b", "--quiet") == 0
+    capsys.readouterr()
+    assert run("mnist_dcgan", "--resume", "--max-steps", 4, "--out", tmp_path / "b", "--quiet",
+               "--no-spectral-norm") == 0
+    assert "ignored: --spectral-norm" in capsys.readouterr().out     # said, not silently dropped
     assert_same_state(tmp_path / "a" / "checkpoint.npz", tmp_path / "b" / "checkpoint.npz")
     arrays, meta = gan.load_checkpoint(tmp_path / "a" / "checkpoint.npz")
     assert meta["config"]["train"]["loss"] == "hinge" and meta["config"]["train"]["ema"] == 0.99

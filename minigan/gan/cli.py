@@ -65,7 +65,10 @@ class ExampleParser(argparse.ArgumentParser):
 
     def parse_args(self, args=None, namespace=None):
         ns = super().parse_args(args, namespace)
-        ns.given = {k for k, v in vars(ns).items() if v is not None and v is not False}
+        # p.add's options default to None, so False there is an explicit --no-X; a plain
+        # store_true's False is its default
+        ns.given = {k for k, v in vars(ns).items()
+                    if v is not None and (v is not False or k in self.example_defaults)}
         for k, v in self.example_defaults.items():
             if getattr(ns, k) is None:
                 setattr(ns, k, v)
