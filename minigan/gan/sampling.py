@@ -75,17 +75,11 @@ def grid_image(images, nrow=None, value_range=(-1.0, 1.0), render="gray", pad=2,
 
 
 def save_image(pixels, path):
-    """Write a uint8 (H, W) or (H, W, 3) array as a PNG (or the format Pillow infers from the
-    file's extension), atomically: a run killed mid-write leaves the old file or none, never a
-    truncated image that the resumed run's progress.gif would choke on."""
+    """Write a uint8 (H, W) or (H, W, 3) array as a PNG (or any format Pillow infers)."""
     from PIL import Image
-
-    from .checkpoint import atomic_write
-    fmt = Image.registered_extensions().get(os.path.splitext(os.fspath(path))[1].lower())
-    if fmt is None:
-        raise ValueError(f"save_image: cannot tell an image format from the name {os.fspath(path)!r} "
-                         f"(expected an extension such as .png)")
-    atomic_write(path, lambda f: Image.fromarray(pixels).save(f, format=fmt))
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    Image.fromarray(pixels).save(path)
     return path
 
 

@@ -225,10 +225,6 @@ class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
         if self.out_dir is not None:
             os.makedirs(self.out_dir, exist_ok=True)
             stale = remove_stale_temp_files(self.out_dir, OUTPUT_FILES)
-            grids = os.path.join(self.out_dir, GRID_DIR)               # a grid cut off mid-write
-            stale += remove_stale_temp_files(grids, [n.rsplit(".", 2)[0] for n in os.listdir(grids)
-                                                     if n.startswith("step_") and n.endswith(".tmp")]
-                                             if os.path.isdir(grids) else [])
             if stale:
                 self._warn(f"removed {len(stale)} temporary file(s) left by an interrupted write")
         if self.health.real_diversity is None:
