@@ -1,17 +1,20 @@
 """Issue 12, "lost or corrupted data": a run folder survives kill -9 at any moment, a metrics.csv
 edited in a spreadsheet, and a new run that fails at once in an old run's folder."""
 import csv
+import errno
 import os
 import signal
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from minigan import gan
-from test_examples import EXAMPLES
+from test_examples import EXAMPLES, ROOT
 from test_gan_trainer import make_trainer
 
 
@@ -58,6 +61,64 @@ def test_a_new_run_that_fails_at_once_leaves_the_old_runs_grids(tmp_path, monkey
 
 
 # ----------------------------------------------------------------------------- kill -9
+def killed_mid_write(path):
+    """What kill -9 in the middle of ``atomic_write(path, ...)`` leaves: its temporary file, with
+    the name atomic_write gives it (a child process writes half a file and dies)."""
+    code = ("import os, sys\nfrom minigan.gan.checkpoint import atomic_write\n"
+            "atomic_write(sys.argv[1], lambda f: (f.write(b'half a PNG'), f.flush(), os._exit(9)))")
+    before = set(os.listdir(path.parent)) if path.parent.is_dir() else set()
+    assert subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT).returncode == 9
+    left = [n for n in set(os.listdir(path.parent)) - before if n.startswith(path.name + ".")]
+    assert len(left) == 1 and left[0].endswith(".tmp"), left
+    return path.parent / left[0]
+
+
+def test_a_resumed_run_removes_what_a_kill_during_an_image_write_left(tmp_path):
+    """The kill -9 test once failed on grid_latest.png.<random>.tmp: a resumed run removed the
+    temporary files of its checkpoint and metrics only, not of its grids and pictures."""
+    make_trainer(tmp_path, 12).fit()
+    stale = [killed_mid_write(tmp_path / n) for n in ("grid_latest.png", "losses.png",
+                                                      "progress.gif", "eval_metrics.png")]
+    stale.append(killed_mid_write(tmp_path / "grids" / "step_0000014.png"))
+    keep = [tmp_path / "notes.tmp", tmp_path / "grids" / "mine.png.tmp"]
+    for p in keep:
+        p.write_text("mine")
+    trainer = make_trainer(tmp_path, 16)
+    trainer.load_checkpoint()
+    trainer.fit()
+    assert [p.name for p in stale if p.exists()] == []
+    assert all(p.read_text() == "mine" for p in keep)
+    left = os.listdir(tmp_path) + os.listdir(tmp_path / "grids")
+    assert sorted(n for n in left if n.endswith(".tmp")) == ["mine.png.tmp", "notes.tmp"]
+    with Image.open(tmp_path / "progress.gif") as gif:
+        assert gif.n_frames == len(trainer.grid_files())
+
+
+IMAGES = np.linspace(-1, 1, 4 * 64, dtype=np.float32).reshape(4, 1, 8, 8)
+WRITERS = {"grid_latest.png": lambda path, sign: gan.save_grid(sign * IMAGES, path),
+           "progress.gif": lambda path, sign: gan.save_gif(
+               [np.uint8(127.5 + 127 * sign * IMAGES[i, 0]) for i in range(2)], path)}
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_an_image_write_cut_off_midway_leaves_the_old_image(tmp_path, monkeypatch, name):
+    """An image is written atomically: a write that fails (or a process killed) halfway through
+    never leaves a truncated file under the image's own name."""
+    path = tmp_path / name
+    WRITERS[name](path, 1)
+    before = path.read_bytes()
+
+    def torn(self, fp, format=None, **params):                  # half the file, then ENOSPC
+        with (open(fp, "wb") if isinstance(fp, (str, os.PathLike)) else nullcontext(fp)) as f:
+            f.write(before[:20])
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(Image.Image, "save", torn)
+    with pytest.raises(OSError, match="No space left"):
+        WRITERS[name](path, -1)
+    assert path.read_bytes() == before
+    assert not [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+
+
 RUN = ["--batch-size", 256, "--max-steps", 40, "--checkpoint-every", 1, "--log-every", 1,
        "--sample-every", 5, "--no-download", "--quiet"]
 

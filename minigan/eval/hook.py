@@ -110,10 +110,8 @@ def plot_eval_metrics(rows, path, real_fd=None, title=None):
     """Four panels against the epoch: classes covered, Fréchet distance (log scale, with the
     real held-out digits' value as a dashed floor when known), KL from uniform and mean
     confidence, inception score. ``rows``: dicts with the hook's keys and ``epoch``."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(10, 6.5), dpi=100)
-    FigureCanvasAgg(fig)
+    from ..gan.plots import new_figure, save_figure
+    fig = new_figure(10, 6.5)
     epochs = _column(rows, "epoch")
     axes = [fig.add_subplot(2, 2, i) for i in range(1, 5)]
     ax = axes[0]
@@ -143,7 +141,4 @@ def plot_eval_metrics(rows, path, real_fd=None, title=None):
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     fig.suptitle((title + ": " if title else "") + "sample quality per epoch (minigan.eval)")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path)
-    return path
+    return save_figure(fig, path)           # atomically: a kill mid-write leaves no torn PNG

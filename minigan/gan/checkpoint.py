@@ -16,7 +16,8 @@ Only plain arrays and a JSON string: loading never needs pickle (``allow_pickle=
 Atomic write: the file is written to a temporary name in the same folder, flushed and
 fsync'ed, then renamed over the old one with ``os.replace`` (atomic on POSIX and Windows), and
 the folder is fsync'ed. A crash at any moment leaves either the old checkpoint or the new one,
-never a half-written file.
+never a half-written file. What a kill -9 can leave is the temporary file,
+``<name>.<random>.tmp`` (:data:`TEMP_TAIL`), which :func:`remove_stale_temp_files` deletes.
 """
 import json
 import os
@@ -34,6 +35,10 @@ __all__ = ["save_checkpoint", "load_checkpoint", "read_meta", "generator_weights
 FORMAT = "minigan-gan-checkpoint"
 VERSION = 1
 META_KEY = "__meta__"
+TEMP_SUFFIX = ".tmp"
+# what atomic_write's mkstemp adds to a file's name: "." (the prefix's end), random letters,
+# digits and "_", then TEMP_SUFFIX; remove_stale_temp_files matches exactly this
+TEMP_TAIL = r"\.[A-Za-z0-9_]+" + re.escape(TEMP_SUFFIX)
 
 
 class CheckpointError(ValueError):
@@ -65,7 +70,7 @@ def atomic_write(path, write):
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=TEMP_SUFFIX, dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
@@ -85,13 +90,18 @@ def atomic_write(path, write):
     return path
 
 
-def remove_stale_temp_files(folder, names):
+def remove_stale_temp_files(folder, names=(), name_regex=None):
     """Delete the temporary files that :func:`atomic_write` leaves behind when the process is
-    killed mid-write (``<name>.<random>.tmp`` next to each of ``names``); returns their paths.
-    Only call it where no other process writes the same files."""
+    killed mid-write (``<name>.<random>.tmp`` next to each of ``names``, and next to every file
+    whose whole name matches the regular expression ``name_regex``, e.g. the grids'
+    ``step_<step>.png``); returns their paths. Only call it where no other process writes the
+    same files."""
     if not os.path.isdir(folder):
         return []
-    pattern = re.compile(r"^(" + "|".join(re.escape(n) for n in names) + r")\.[A-Za-z0-9_]+\.tmp$")
+    finals = [re.escape(n) for n in names] + ([name_regex] if name_regex else [])
+    if not finals:
+        return []
+    pattern = re.compile(r"^(?:" + "|".join(f"(?:{f})" for f in finals) + r")" + TEMP_TAIL + "$")
     removed = []
     for entry in os.listdir(folder):
         path = os.path.join(folder, entry)

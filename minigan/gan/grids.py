@@ -15,7 +15,8 @@ from .sampling import mean_pairwise_distance, save_grid
 PROGRESS_GIF = "progress.gif"
 GRID_DIR = "grids"
 LATEST_GRID = "grid_latest.png"
-_GRID_NAME = re.compile(r"^step_(\d{7})(?:_epoch_(\d+))?\.png$")
+GRID_FILE = r"step_(\d{7})(?:_epoch_(\d+))?\.png"      # a grid's name in GRID_DIR
+_GRID_NAME = re.compile(f"^{GRID_FILE}$")
 
 
 class Samples:

@@ -7,6 +7,8 @@ import os
 
 import numpy as np
 
+from .checkpoint import atomic_write
+
 __all__ = ["plot_losses", "save_gif", "new_figure", "save_figure", "moving_average"]
 
 
@@ -20,10 +22,12 @@ def new_figure(width=10.0, height=6.0):
 
 
 def save_figure(fig, path):
-    """Write a figure made by :func:`new_figure` as a PNG; returns ``path``."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    """Write a figure made by :func:`new_figure` as a PNG (or the format of the name's
+    extension), atomically: a run killed mid-write never leaves a truncated picture under
+    ``path``. Returns ``path``."""
+    fmt = os.path.splitext(os.fspath(path))[1][1:].lower() or "png"
     fig.tight_layout()
-    fig.savefig(path)
+    atomic_write(path, lambda f: fig.savefig(f, format=fmt))
     return path
 
 
@@ -83,7 +87,8 @@ def plot_losses(rows, path, title=None, epoch_rows=None):
 
 
 def save_gif(frames, path, duration_ms=300, loop=0, last_frame_ms=None):
-    """Write an animated GIF of ``frames`` (image paths or uint8 arrays, all the same size).
+    """Write an animated GIF of ``frames`` (image paths or uint8 arrays, all the same size),
+    atomically (a kill mid-write leaves the old GIF or none, never a truncated one).
 
     ``duration_ms`` per frame; ``last_frame_ms`` holds the final frame longer; ``loop=0``
     loops forever. Returns ``path``, or None when there are no frames.
@@ -103,11 +108,9 @@ def save_gif(frames, path, duration_ms=300, loop=0, last_frame_ms=None):
     durations = [duration_ms] * len(images)
     if last_frame_ms is not None:
         durations[-1] = last_frame_ms
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     palette = images if gray else [im.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
                                    for im in images]
-    tmp = path + ".tmp.gif"
-    palette[0].save(tmp, save_all=True, append_images=palette[1:], duration=durations, loop=loop,
-                    optimize=False, disposal=1)
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: palette[0].save(
+        f, format="GIF", save_all=True, append_images=palette[1:], duration=durations, loop=loop,
+        optimize=False, disposal=1))
     return path

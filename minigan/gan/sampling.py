@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from .checkpoint import atomic_write
+
 __all__ = ["grid_image", "save_grid", "save_image", "slerp", "slerp_path", "latent_walk",
            "mean_pairwise_distance", "RENDERS"]
 
@@ -74,12 +76,27 @@ def grid_image(images, nrow=None, value_range=(-1.0, 1.0), render="gray", pad=2,
     return np.ascontiguousarray(out)
 
 
-def save_image(pixels, path):
-    """Write a uint8 (H, W) or (H, W, 3) array as a PNG (or any format Pillow infers)."""
+def image_format(path):
+    """Pillow's name for the format that ``path``'s extension asks for ("PNG" for ``.png``); a
+    ValueError for a name without an image extension Pillow knows."""
     from PIL import Image
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    Image.fromarray(pixels).save(path)
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    fmt = Image.registered_extensions().get(ext)
+    if fmt is None:
+        raise ValueError(f"cannot tell an image format from the name {os.fspath(path)!r} "
+                         f"(expected an extension such as .png)")
+    return fmt
+
+
+def save_image(pixels, path):
+    """Write a uint8 (H, W) or (H, W, 3) array as a PNG (or the format of the name's extension),
+    atomically (:func:`~minigan.gan.checkpoint.atomic_write`): a run killed mid-write leaves the
+    old file or none under ``path``, never a truncated image (which the resumed run's
+    progress.gif could not read); a failed write leaves ``path`` as it was."""
+    fmt = image_format(path)
+    from PIL import Image
+    image = Image.fromarray(pixels)
+    atomic_write(path, lambda f: image.save(f, format=fmt))
     return path
 
 

@@ -34,15 +34,16 @@ from .batches import Batches
 from ..distributed.data_parallel import SingleProcess
 from .config import TrainConfig
 from .ema import GeneratorAverage
-from .grids import GRID_DIR, LATEST_GRID, PROGRESS_GIF, Samples
+from .grids import GRID_DIR, GRID_FILE, LATEST_GRID, PROGRESS_GIF, Samples
 from .health import HealthMonitor
 from .metrics_log import CSV_COLUMNS, LOSSES_PNG, METRICS, MetricsLog
+from .preflight import OUTPUT_FILES
 from .progress import Progress
 from .run_state import CHECKPOINT, NONFINITE_CHECKPOINT, RunState, TrainingDiverged, TrainingInterrupted
 from .steps import NonFiniteLossError, discriminator_step, finite, generator_step, mean_probability
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-OUTPUT_FILES = (CHECKPOINT, NONFINITE_CHECKPOINT, METRICS, "samples.npy")
+PICTURE = r"[^/\\]+\.(?:png|gif)"     # losses.png, grid_latest.png, progress.gif, the hooks' plots
 
 __all__ = ["TrainConfig", "GANTrainer", "NonFiniteLossError", "TrainingDiverged", "TrainingInterrupted",
            "CHECKPOINT", "NONFINITE_CHECKPOINT", "METRICS", "LOSSES_PNG", "PROGRESS_GIF",
@@ -224,9 +225,7 @@ class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
         target = self.target_steps()
         if self.out_dir is not None:
             os.makedirs(self.out_dir, exist_ok=True)
-            stale = remove_stale_temp_files(self.out_dir, OUTPUT_FILES)
-            if stale:
-                self._warn(f"removed {len(stale)} temporary file(s) left by an interrupted write")
+            self._remove_stale_temp_files()
         if self.health.real_diversity is None:
             self.health.real_diversity = self._real_diversity()
         if self.step >= target:
@@ -253,6 +252,14 @@ class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
                 signal.signal(s, handler)
         self._finish()
         return self.summary()
+
+    def _remove_stale_temp_files(self):
+        """Delete the temporary files (``<name>.<random>.tmp``) that writes cut off by a kill left
+        of every file the run writes: its data files and pictures, and the grids in GRID_DIR."""
+        stale = remove_stale_temp_files(self.out_dir, OUTPUT_FILES, name_regex=PICTURE)
+        stale += remove_stale_temp_files(self.path(GRID_DIR), name_regex=GRID_FILE)
+        if stale:
+            self._warn(f"removed {len(stale)} temporary file(s) left by an interrupted write")
 
     def _on_stop_signal(self, signum, frame):
         if self._stop_requested:
