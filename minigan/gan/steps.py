@@ -10,7 +10,8 @@
              G.backward(d_fake); optG.step()            # uses the caches of the one G(z) before
 
 A loss that is NaN or infinite raises :class:`NonFiniteLossError` before the optimizer step
-that would use it.
+that would use it. The losses and D's mean outputs stay on the device until each half-step
+reads them back together, once (on a GPU every read-back waits for the GPU to finish).
 """
 import math
 
@@ -28,11 +29,17 @@ class NonFiniteLossError(FloatingPointError):
 
 def mean_probability(out, loss_name):
     """Mean of D's output as a probability (the sigmoid of logits for bce_logits, and of the
-    scores for hinge)."""
+    scores for hinge), as a 0-d array on out's device."""
     xp = get_array_module(out)
     if loss_name in ("bce_logits", "hinge"):
-        return float(xp.mean(nn.activation.sigmoid(out)))
-    return float(xp.mean(out))
+        return xp.mean(nn.activation.sigmoid(out))
+    return xp.mean(out)
+
+
+def read_back(*values):
+    """0-d arrays (or numbers) of one device as Python floats, in one transfer."""
+    xp = get_array_module(values[0])
+    return [float(v) for v in xp.stack([xp.asarray(v, dtype=xp.float64) for v in values]).tolist()]
 
 
 def finite(name, value):
@@ -47,13 +54,14 @@ def discriminator_step(D, opt_d, loss, loss_name, real, fake, t_real, t_fake):
     Returns loss_D, D(x) and D(G(z)) (mean probabilities)."""
     opt_d.zero_grad()
     out_real = D(real)
-    loss_real = loss(out_real, t_real.reshape(out_real.shape))
+    loss_real = loss.evaluate(out_real, t_real.reshape(out_real.shape))
     D_x = mean_probability(out_real, loss_name)
     D.backward(loss.backward(), need_input_grad=False)
     out_fake = D(fake)
-    loss_fake = loss(out_fake, t_fake.reshape(out_fake.shape))
+    loss_fake = loss.evaluate(out_fake, t_fake.reshape(out_fake.shape))
     D_G_z = mean_probability(out_fake, loss_name)
     D.backward(loss.backward(), need_input_grad=False)     # fake is detached for D
+    loss_real, loss_fake, D_x, D_G_z = read_back(loss_real, loss_fake, D_x, D_G_z)
     loss_D = finite("loss_D", loss_real + loss_fake)
     opt_d.step()
     return {"loss_D": loss_D, "D_x": D_x, "D_G_z": D_G_z}
@@ -65,8 +73,9 @@ def generator_step(G, D, opt_g, loss, fake):
     D.zero_grad()
     out = D(fake)
     xp = get_array_module(out)
-    loss_G = finite("loss_G", loss(out, xp.ones_like(out)))
+    loss_G = loss.evaluate(out, xp.ones_like(out))
     d_fake = D.backward(loss.backward())
     G.backward(d_fake, need_input_grad=False)
+    loss_G = finite("loss_G", read_back(loss_G)[0])
     opt_g.step()
     return {"loss_G": loss_G}

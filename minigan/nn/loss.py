@@ -7,12 +7,19 @@ from .activation import sigmoid
 
 
 class _Loss:
-    """Checks the pair, remembers what the gradient needs, returns the mean loss as a float."""
+    """Checks the pair, remembers what the gradient needs, returns the mean loss as a float
+    (``evaluate``: as a 0-d array on the input's device, without reading it back)."""
 
     def __call__(self, input, target):
         return self.forward(input, target)
 
     def forward(self, input, target):
+        """The mean loss as a Python float (on a GPU this waits for the GPU to compute it)."""
+        return float(self.evaluate(input, target))
+
+    def evaluate(self, input, target):
+        """The mean loss as a 0-d array on the input's device. On a GPU nothing waits for it, so
+        a training step that reads its losses once, at its end, keeps the GPU busy meanwhile."""
         name = type(self).__name__
         for what, a in (("input", input), ("target", target)):
             if not hasattr(a, "shape") or not hasattr(a, "dtype"):
@@ -28,7 +35,7 @@ class _Loss:
         target = target.astype(input.dtype, copy=False)
         self._cache = (input, target)
         fast = self._fast_mean(input, target)
-        return fast if fast is not None else float(self._loss(get_array_module(input), input, target).mean())
+        return fast if fast is not None else self._loss(get_array_module(input), input, target).mean()
 
     def backward(self):
         cache = getattr(self, "_cache", None)

@@ -46,8 +46,9 @@ class SpectralNorm(Module):
         self.register_buffer("weight_v", self._normalize(gen.standard_normal(w).astype(weight.data.dtype)))
 
     def _normalize(self, a):
+        """a / max(‖a‖, eps), computed on a's device (no read-back: a GPU need not wait)."""
         xp = get_array_module(a)
-        return a / max(float(xp.linalg.norm(a)), self.eps)
+        return a / xp.maximum(xp.linalg.norm(a), a.dtype.type(self.eps))
 
     def _matrix(self, W):
         """(h, w): axis dim first, the others flattened."""
@@ -68,9 +69,9 @@ class SpectralNorm(Module):
                 v[...] = self._normalize(Wm.T @ u)
                 u[...] = self._normalize(Wm @ v)
         u, v = self.weight_u.copy(), self.weight_v.copy()  # the backward's constants
-        sigma = float(u @ (Wm @ v))
+        sigma = u @ (Wm @ v)                               # a 0-d array of W's dtype
         inner = self.layer.weight
-        inner.data = (W / W.dtype.type(sigma)).astype(W.dtype, copy=False)
+        inner.data = (W / sigma).astype(W.dtype, copy=False)
         inner.grad = get_array_module(W).zeros_like(inner.data)
         self._cache = (u, v, sigma, W.shape)
         return self.layer(x)
@@ -81,7 +82,7 @@ class SpectralNorm(Module):
         G = self._matrix(self.layer.weight.grad)           # ∂L/∂W_sn as a matrix (h, w)
         W_sn = self._matrix(self.layer.weight.data)
         xp = get_array_module(G)
-        dW = (G - (G * W_sn).sum() * xp.outer(u, v)) / G.dtype.type(sigma)
+        dW = (G - (G * W_sn).sum() * xp.outer(u, v)) / sigma
         self.weight_orig.grad += self._unmatrix(dW, shape)
         return dx
 
