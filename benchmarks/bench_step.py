@@ -8,7 +8,11 @@ the average of G's weights (``--no-spectral-norm --ema 0``; the two cost ≈ 2% 
 step, README's study section), so both engines run the same, oracle-tested step. Every engine
 runs the same architecture from the same weights. Runs are interleaved
 (A B A B ...) after a warm-up and reported as medians, with each engine's throughput as a
-ratio to PyTorch on the same device measured in the same run.
+ratio to PyTorch on the same device measured in the same run. The CPU engines are interleaved
+among themselves first and the GPU engines after: a GPU step is bound by the one host thread
+that launches its kernels, and a CPU engine's BLAS threads, still spinning for a moment after
+its step, slowed whichever GPU engine ran next (on the H100 machine minigan-cupy, run right after
+minigan-numpy, took 12.8 ms where its variants run after GPU engines took 8–11 ms).
 
 FLOPs are counted for the GEMM layers (2·multiply-adds, formulas in ``layer_flops``) over
 the whole step, and compared with this machine's SGEMM rate measured in the same run.
@@ -113,10 +117,17 @@ class MiniganStep:
         "+batchnorm": {"bce_with_logits", "adam_many", "zero_many"},
     }
 
+    # GPU: the step reading each loss back as it is computed (a float, which waits for the GPU),
+    # as minigan's step did before losses could stay on the device (``loss.evaluate``); and
+    # the convolutions' products in TF32 (mg.backend.conv_tf32), PyTorch's default for them.
+    READ_EACH_LOSS, TF32 = "item", "tf32"
+
     def __init__(self, G, D, device, batch, seed=0, variant="all"):
         self.name = f"minigan-{'numpy' if device == 'cpu' else 'cupy'}"
         if variant != "all":
             self.name += f" [{variant}]"
+        self.read_each_loss = variant == self.READ_EACH_LOSS
+        self.tf32 = variant == self.TF32
         self.kernels_off = set(self.GPU_STAGES.get(variant, ()))
         if variant == "-conv-taps":
             self.kernels_off.add("conv_taps")
@@ -136,21 +147,24 @@ class MiniganStep:
     def __call__(self):
         kernels.ENABLED, Workspace.reuse, kernels.DISABLED = self.fast, self.reuse, self.kernels_off
         nn.Dropout.counter_based = self.counter_dropout
+        mg.backend.conv_tf32 = self.tf32
         G, D, loss, need = self.G, self.D, self.loss, not self.skip_input_grads
+        value = loss.forward if self.read_each_loss else loss.evaluate
         fake = G(self.z)
         self.opt_d.zero_grad()
-        loss(D(self.real), self.ones)
+        value(D(self.real), self.ones)
         D.backward(loss.backward(), need_input_grad=need)
-        loss(D(fake), self.zeros)
+        value(D(fake), self.zeros)
         D.backward(loss.backward(), need_input_grad=need)    # fake is detached for D's step
         self.opt_d.step()
         self.opt_g.zero_grad()
-        loss(D(fake), self.ones)                              # non-saturating G loss
+        value(D(fake), self.ones)                             # non-saturating G loss
         G.backward(D.backward(loss.backward()), need_input_grad=need)
         self.opt_g.step()
         self.sync()
         kernels.ENABLED, Workspace.reuse, kernels.DISABLED = True, True, set()
         nn.Dropout.counter_based = True
+        mg.backend.conv_tf32 = False
 
     def sync(self):
         if self.device == "cuda":
@@ -249,6 +263,11 @@ def sgemm_gflops(device="cpu", n=2048, repeats=5):
             xp.cuda.Device().synchronize()
         times.append(time.perf_counter() - t)
     return 2 * n ** 3 / np.median(times[1:]) / 1e9
+
+
+def engine_device(name):
+    """'cpu' or 'cuda': where an engine computes."""
+    return "cpu" if name.startswith(("minigan-numpy", "torch-cpu")) else "cuda"
 
 
 def time_interleaved(engines, warmup, repeats, pause=0.05):
@@ -367,7 +386,8 @@ def main(argv=None):
                                                   *MiniganStep.CHANGES)]
         names += ["minigan-numpy"] + [n for n in available_engines() if n == "torch-cpu"]
     if args.gpu_stages and "minigan-cupy" in names:
-        names += [f"minigan-cupy [{v}]" for v in MiniganStep.GPU_STAGES]
+        names += [f"minigan-cupy [{v}]" for v in (*MiniganStep.GPU_STAGES, "-philox-dropout",
+                                                  MiniganStep.READ_EACH_LOSS, MiniganStep.TF32)]
         if "torch-cuda" in names:
             names += ["torch-cuda [no-tf32]", "torch-cuda [item]"]
     machine = machine_name()
@@ -386,13 +406,17 @@ def main(argv=None):
         G, D = minigan_dcgan()
         flops = step_flops(G, D, batch)
         clock = others_cpu()
-        medians = time_interleaved(engines, args.warmup, args.repeats)
+        medians = {}
+        for device in ("cpu", "cuda"):             # CPU engines first, then the GPU's: see below
+            group = [e for e in engines if engine_device(e.name) == device]
+            if group:
+                medians.update(time_interleaved(group, args.warmup, args.repeats))
         others = others_percent(clock, others_cpu())
         if others is not None and others > 10:
             print(f"warning: other processes used {others:.0f}% of a core during batch {batch}: "
                   f"not a clean measurement", file=sys.stderr)
         for e in engines:
-            device = "cpu" if e.name.startswith(("minigan-numpy", "torch-cpu")) else "cuda"
+            device = engine_device(e.name)
             ref = "torch-cpu" if device == "cpu" else "torch-cuda"
             row = {"engine": e.name, "device": device, "batch": batch, "seconds": medians[e.name],
                    "images_per_s": batch / medians[e.name], "gflops": flops / medians[e.name] / 1e9,

@@ -19,6 +19,12 @@ from .philox import PhiloxGenerator
 
 DEVICES = ("cpu", "cuda")
 
+# On a GPU, run the convolutions' matrix products on TF32 tensor cores (inputs rounded to 10-bit
+# mantissas, float32 sums): the precision of PyTorch's cuDNN convolutions by default
+# (torch.backends.cudnn.allow_tf32). Off by default: minigan computes in float32 throughout.
+# Needs a GPU of compute capability 8.0 or higher (A100, H100, ...); ignored on the CPU.
+conv_tf32 = False
+
 _cupy = None          # the cupy module once imported
 _generators = {}      # device -> numpy / cupy random Generator
 _seed_value = None

@@ -82,8 +82,8 @@ def gradcheck(fn, x, target=None, eps=1e-4, tolerance=1e-5, max_elements=200, se
     device = device_of(x)
 
     def forward():
-        with fixed_rng(device, seed):  # the same Dropout mask at every evaluation
-            return fn(x)
+        with fixed_rng("cpu", seed), fixed_rng(device, seed):   # the same Dropout mask every
+            return fn(x)                                         # time (keys come from the CPU)
 
     if is_module:
         y = forward()

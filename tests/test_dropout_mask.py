@@ -127,3 +127,23 @@ def test_empty_batch_and_single_feature(monkeypatch):
         assert nn.Dropout(0.5)(np.zeros((0, 3), np.float32)).shape == (0, 3)
         y = nn.Dropout(0.5)(np.ones(40, np.float32))                  # 40 samples of one feature
         assert set(np.unique(y)) <= {0.0, 2.0}
+
+
+@pytest.mark.parametrize("shape", [(16, 8, 5, 5), (7, 3), (33, 2, 3, 3)])
+def test_the_device_drops_what_the_cpu_drops(shape, device, monkeypatch):
+    """With ``--device cuda`` the CUDA kernel (its key also drawn from the CPU generator) makes
+    the numba kernel's mask and outputs, bit for bit (on the CPU this compares the numba
+    kernel with itself)."""
+    x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    expected = _run(shape, 0.3, True, monkeypatch, first_sample=3, x=_batch_last(x))
+    monkeypatch.setattr(kernels, "ENABLED", True)
+    mg.seed(3)
+    d = nn.Dropout(0.3).to(device)
+    d.first_sample = 3
+    xp = mg.backend.array_module_for(device)
+    on_device = [batch_first(xp.ascontiguousarray(xp.moveaxis(xp.asarray(a), 0, -1)))   # batch-last
+                 for a in (x, np.random.default_rng(0).standard_normal(shape).astype(np.float32))]
+    y = d(on_device[0])
+    dx = d.backward(on_device[1])                          # the same dy as _run's
+    for a, b in zip((y, dx, d.mask()), expected):
+        np.testing.assert_array_equal(mg.asnumpy(a), b)

@@ -20,11 +20,13 @@ def _run(module, x, dy, fast, monkeypatch):
     return [mg.asnumpy(a) for a in (y, dx, *[p.grad for p in m.parameters()], *[b for _, b in m.named_buffers()])]
 
 
-def _layouts(rng, shape):
-    """The same values as a C-contiguous array, a batch-last view and a strided view."""
-    a = rng.standard_normal(shape).astype(np.float32)
-    bl = batch_first(np.ascontiguousarray(np.moveaxis(a, 0, -1)))
-    strided = np.zeros(shape[:-1] + (shape[-1] * 2,), np.float32)[..., ::2]
+def _layouts(rng, shape, device="cpu"):
+    """The same values as a C-contiguous array, a batch-last view and a strided view, made on
+    ``device`` (copying a NumPy view to a GPU would not keep its layout)."""
+    xp = mg.backend.array_module_for(device)
+    a = xp.asarray(rng.standard_normal(shape).astype(np.float32))
+    bl = batch_first(xp.ascontiguousarray(xp.moveaxis(a, 0, -1)))
+    strided = xp.zeros(shape[:-1] + (shape[-1] * 2,), np.float32)[..., ::2]
     strided[...] = a
     return {"c-contiguous": a, "batch-last": bl, "strided": strided}
 
@@ -43,10 +45,10 @@ MODULES = [
 @pytest.mark.parametrize("layout", ["c-contiguous", "batch-last", "strided"])
 @pytest.mark.parametrize("name,factory,shape,rtol", MODULES, ids=[m[0] for m in MODULES])
 def test_fast_path_matches_plain_numpy(name, factory, shape, rtol, layout, device, rng, monkeypatch):
-    x = mg.to_device(_layouts(rng, shape)[layout], device)
+    x = _layouts(rng, shape, device)[layout]
     module = factory().to(device)
     y = module(x)
-    dy = mg.to_device(_layouts(np.random.default_rng(3), y.shape)[layout], device)
+    dy = _layouts(np.random.default_rng(3), y.shape, device)[layout]
     fast = _run(module, x, dy, True, monkeypatch)
     plain = _run(module, x, dy, False, monkeypatch)
     for a, b in zip(fast, plain):
@@ -150,3 +152,20 @@ def test_single_fast_paths_switch_off_by_name(device, rng, monkeypatch):
     assert kernels.col2im(cols, (3, 3), (2, 2), (1, 1), out) is None
     assert kernels.leaky_relu(cols, 0.2) is not None
     assert set(kernels.NAMES) >= {"col2im", "batchnorm", "adam_many", "zero_many", "bce_with_logits"}
+
+
+def test_conv_tf32_is_opt_in_and_only_rounds_the_inputs(device, rng, monkeypatch):
+    """``mg.backend.conv_tf32`` runs a convolution's products in TF32 on a GPU: results move by
+    TF32's rounding (10-bit mantissas: < 2e-3 of the output's scale here), not more; off by
+    default, and ignored on the CPU (bit-identical there)."""
+    assert mg.backend.conv_tf32 is False
+    conv = nn.Conv2d(16, 32, 5, stride=2, padding=2).to(device)
+    x = mg.to_device(rng.standard_normal((8, 16, 14, 14)).astype(np.float32), device)
+    exact = mg.asnumpy(conv(x))
+    monkeypatch.setattr(mg.backend, "conv_tf32", True)
+    tf32 = mg.asnumpy(conv(x))
+    if device == "cpu":
+        np.testing.assert_array_equal(tf32, exact)
+        return
+    error = np.abs(tf32 - exact).max() / np.abs(exact).max()
+    assert 0 < error < 2e-3, f"TF32 changed the output by {error:.2e} of its scale"

@@ -71,27 +71,38 @@ def _elementwise(name, cpu_kernel, gpu_kernel, out_like, *arrays, scalars=()):
     return out
 
 
-def _memory_order(a):
-    """The axis order in which ``a`` is one C-contiguous block: () for C order, the batch-last
-    order (1, ..., ndim−1, 0) for minigan's activations (nn/layout.py), else None."""
-    if a.flags.c_contiguous:
-        return tuple(range(a.ndim))
-    order = tuple(range(1, a.ndim)) + (0,)
-    return order if a.transpose(order).flags.c_contiguous else None
+_dense_layouts = {}
+
+
+def _dense(a):
+    """True when ``a`` is one dense block of memory in some axis order with positive strides
+    (C order, or the batch-last order of minigan's activations, nn/layout.py); remembered per
+    (shape, strides, itemsize), since a training step meets the same few layouts again and again."""
+    key = (a.shape, a.strides, a.itemsize)
+    dense = _dense_layouts.get(key)
+    if dense is None:
+        extents = sorted((s, n) for s, n in zip(a.strides, a.shape) if n > 1)
+        expected = a.itemsize
+        dense = True
+        for stride, n in extents:
+            dense = dense and stride == expected
+            expected *= n
+        _dense_layouts[key] = dense
+    return dense
 
 
 def _elementwise_gpu(xp, gpu_kernel, out_like, arrays, scalars):
-    """The kernel over 1-D views in memory order when the arrays are dense blocks: a GPU thread
-    per element of memory, so neighbouring threads touch neighbouring addresses (on the
-    logical NCHW view of a batch-last array they would be N elements apart, and the kernel
-    several times slower). Otherwise over the arrays as they are."""
-    order = _memory_order(out_like)
-    if order is None:
+    """The kernel over 1-D views of memory when the arrays are dense blocks of one layout: a
+    GPU thread per element of memory, so neighbouring threads touch neighbouring addresses (on
+    the logical NCHW view of a batch-last array they would be N elements apart, and the kernel
+    several times slower); the result gets ``out_like``'s layout. Otherwise over the arrays as
+    they are."""
+    if not all(_dense(a) for a in (out_like, *arrays)):
         return gpu_kernel(*arrays, *scalars, xp.empty_like(out_like))
-    in_memory = [a.transpose(order) for a in arrays]
-    out = xp.empty(in_memory[0].shape, dtype=out_like.dtype)
-    gpu_kernel(*(a.reshape(-1) for a in in_memory), *scalars, out.reshape(-1))
-    return out.transpose(tuple(np.argsort(order)))
+    n = out_like.size
+    out = xp.empty(n, dtype=out_like.dtype)
+    gpu_kernel(*(xp.ndarray((n,), a.dtype, a.data) for a in arrays), *scalars, out)
+    return xp.ndarray(out_like.shape, out_like.dtype, out.data, strides=out_like.strides)
 
 
 def leaky_relu(x, slope):
@@ -125,10 +136,13 @@ def dropout_grad(dy, uniform, p):
 
 def dropout_philox(x2, key, threshold, scale, first_sample):
     """Dropout of a C-contiguous (F, N) array with its keep mask made in the kernel (Philox,
-    nn/dropout.py's ``keep_mask``): returns (y, keep as uint8), or None. CPU only (the GPU
-    Dropout draws uniform floats, ``dropout`` above)."""
-    if _backend(x2, name="dropout") != "cpu" or not x2.flags.c_contiguous:
+    nn/dropout.py's ``keep_mask``): returns (y, keep as uint8), or None. The numba kernel and
+    the CUDA kernel make the same mask bits."""
+    backend = _backend(x2, name="dropout")
+    if backend is None or not x2.flags.c_contiguous:
         return None
+    if backend == "gpu":
+        return _gpu().dropout_philox(x2, key, threshold, scale, first_sample)
     y, keep = np.empty_like(x2), np.empty(x2.shape, dtype=np.uint8)
     _cpu().dropout_philox_forward(x2, np.uint64(key[0]), np.uint64(key[1]), np.uint64(threshold),
                                   x2.dtype.type(scale), int(first_sample), y, keep)
@@ -137,10 +151,14 @@ def dropout_philox(x2, key, threshold, scale, first_sample):
 
 def dropout_keep_grad(dy, keep, scale):
     """dx = dy·scale where keep, else 0 (keep: the uint8 mask of ``dropout_philox``), or None."""
-    if _backend(dy, name="dropout") != "cpu" or dy.shape != keep.shape:
+    backend = _backend(dy, name="dropout")
+    if backend is None or dy.shape != keep.shape:
         return None
     if dy.strides != tuple(s * dy.itemsize for s in keep.strides):    # not one memory order
         return None
+    if backend == "gpu":
+        return _elementwise_gpu(get_array_module(dy), _gpu().dropout_keep_backward, dy, (dy, keep),
+                                (dy.dtype.type(scale),))
     out = np.empty_like(dy)
     flats = [_flat(a) for a in (dy, keep, out)]
     if any(f is None for f in flats):
@@ -240,6 +258,12 @@ def conv_taps(x):
     return _backend(x, name="conv_taps") == "cpu"
 
 
+def tf32_matmul(a, b, out=None):
+    """cupy.matmul(a, b, out=out) with float32 products on TF32 tensor cores (nn/im2col.py's
+    ``conv_matmul``; not a fast path but a precision the user asks for)."""
+    return _gpu().tf32_matmul(a, b, out)
+
+
 def philox_fill(kind, shape, dtype, counter, key):
     """A CuPy array of Philox4x32-10 numbers (kind "uniform" or "normal"); see philox.py.
     Not a fast path but the GPU generator itself, so it ignores MINIGAN_KERNELS."""
@@ -267,11 +291,11 @@ def zero_many(arrays):
 
 
 def bce_with_logits_mean(x, t):
-    """mean(max(x, 0) − x·t + log(1 + e^−|x|)) as a Python float, or None (GPU only: one fused
-    reduction; on the CPU NumPy's few passes over a (N, 1) batch cost nothing)."""
+    """mean(max(x, 0) − x·t + log(1 + e^−|x|)) as a 0-d float64 array on the GPU, or None (GPU
+    only: one fused reduction; on the CPU NumPy's few passes over a (N, 1) batch cost nothing)."""
     if _backend(x, name="bce_with_logits") != "gpu" or x.dtype != t.dtype:
         return None
-    return float(_gpu().bce_with_logits_sum(x, t)) / x.size
+    return _gpu().bce_with_logits_sum(x, t) / x.size
 
 
 def bce_with_logits_grad(x, t):

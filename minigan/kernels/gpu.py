@@ -22,6 +22,7 @@ def _kernel(name):
         "leaky_bwd": ("T x, T dy, T slope", "T dx", "dx = x > 0 ? dy : dy * slope"),
         "drop_fwd": ("T x, T u, T p, T scale", "T y", "y = u >= p ? x * scale : T(0)"),
         "drop_bwd": ("T dy, T u, T p, T scale", "T dx", "dx = u >= p ? dy * scale : T(0)"),
+        "keep_bwd": ("T dy, K keep, T scale", "T dx", "dx = keep ? dy * scale : T(0)"),
         "adam": ("T g0, T beta1, T beta2, T step_size, T bc2_sqrt, T eps, T wd",
                  "T param, T m, T v",
                  "T g = wd != T(0) ? g0 + wd * param : g0;"
@@ -81,8 +82,39 @@ def dropout_backward(dy, u, p, scale, out):
     return _kernel("drop_bwd")(dy, u, p, scale, out)
 
 
+def dropout_keep_backward(dy, keep, scale, out):
+    return _kernel("keep_bwd")(dy, keep, scale, out)
+
+
+def dropout_philox(x2, key, threshold, scale, first_sample):
+    """(y, keep as uint8) for a C-contiguous (F, N) array, the mask made by Philox in the kernel."""
+    if not (_float_kind_ok(x2) and x2.flags.c_contiguous):
+        return None
+    F, N = x2.shape
+    y, keep = cupy.empty_like(x2), cupy.empty(x2.shape, dtype=np.uint8)
+    if x2.size:
+        _raw("dropout_philox", x2.dtype)(
+            _grid(-(-F // 4) * N), (_THREADS,),
+            (x2, np.int64(F), np.int64(N), np.uint64(first_sample), np.uint32(key[0]),
+             np.uint32(key[1]), np.uint64(threshold), x2.dtype.type(scale), y, keep))
+    return y, keep
+
+
 def adam_update(param, grad, m, v, beta1, beta2, step_size, bc2_sqrt, eps, wd):
     _kernel("adam")(grad, beta1, beta2, step_size, bc2_sqrt, eps, wd, param, m, v)
+
+
+# ------------------------------------------------------------------- TF32 matrix products
+def tf32_matmul(a, b, out):
+    """cupy.matmul with cuBLAS's TF32 compute type for float32 (CuPy's per-dtype setting,
+    the one its CUPY_TF32=1 switches on for every product), restored afterwards."""
+    from cupy._core import _routines_linalg as linalg
+    previous = linalg.get_compute_type(a.dtype)
+    linalg.set_compute_type(a.dtype, getattr(linalg, "COMPUTE_TYPE_TF32", 7))
+    try:
+        return cupy.matmul(a, b, out=out)
+    finally:
+        linalg.set_compute_type(a.dtype, previous)
 
 
 # ------------------------------------------------------------------- Philox random numbers

@@ -81,6 +81,41 @@ extern "C" __global__ void philox_normal_f64(double* out, i64 n, u64 counter, u3
     philox_normal<double>(out, n, counter, k0, k1);
 }
 
+// ------------------------------------------------------------------- Dropout (nn/dropout.py)
+// Dropout with its keep mask made here, over C-contiguous (F, N) arrays (feature f, sample n):
+// keep[f, n] = [word f mod 4 of Philox block (first_sample + n)·⌈F/4⌉ + ⌊f/4⌋ ≥ threshold],
+// y = x·scale where kept, else 0 — bit for bit what kernels/cpu.py and keep_mask compute.
+// One thread per (block q, sample n); neighbouring threads take neighbouring n (coalesced).
+template <typename T>
+__device__ void dropout_philox(const T* x, i64 F, i64 N, u64 first_sample, u32 k0, u32 k1,
+                               u64 threshold, T scale, T* y, unsigned char* keep) {
+    i64 B = (F + 3) / 4, total = B * N;
+    i64 stride = (i64)gridDim.x * blockDim.x;
+    for (i64 idx = (i64)blockIdx.x * blockDim.x + threadIdx.x; idx < total; idx += stride) {
+        i64 q = idx / N, n = idx % N;
+        u32 w[4];
+        philox4x32_10((first_sample + (u64)n) * (u64)B + (u64)q, k0, k1, w);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            i64 f = 4 * q + j;
+            if (f < F) {
+                i64 i = f * N + n;
+                bool kept = (u64)w[j] >= threshold;
+                keep[i] = kept;
+                y[i] = kept ? x[i] * scale : T(0);
+            }
+        }
+    }
+}
+extern "C" __global__ void dropout_philox_f32(const float* x, i64 F, i64 N, u64 first_sample,
+        u32 k0, u32 k1, u64 threshold, float scale, float* y, unsigned char* keep) {
+    dropout_philox<float>(x, F, N, first_sample, k0, k1, threshold, scale, y, keep);
+}
+extern "C" __global__ void dropout_philox_f64(const double* x, i64 F, i64 N, u64 first_sample,
+        u32 k0, u32 k1, u64 threshold, double scale, double* y, unsigned char* keep) {
+    dropout_philox<double>(x, F, N, first_sample, k0, k1, threshold, scale, y, keep);
+}
+
 // ------------------------------------------------------------------- im2col / col2im (im2col.py)
 // im2col: out[c, i, j, oh, ow, n] = x[c, oh·sh + i − ph, ow·sw + j − pw, n], 0 outside x.
 // x is (C, H, W, N) with any strides (in elements: sc, sh_, sw_, sn); out is C-contiguous.

@@ -2,7 +2,7 @@
 from .. import kernels
 from ..backend import get_array_module
 from . import conv_taps, init
-from .im2col import Workspace, checked_output_size, col2im, im2col, pair, positive_count
+from .im2col import Workspace, checked_output_size, col2im, conv_matmul, im2col, pair, positive_count
 from .layout import batch_first, batch_last, contiguous_batch_last
 from .module import Module
 
@@ -55,7 +55,7 @@ class Conv2d(Module):
             return self._forward_by_blocks(x, (n, h, w), (ho, wo))
         columns = im2col(batch_last(x), self.kernel_size, self.stride, self.padding, (ho, wo),
                          self._workspace)                                    # (Cin·kh·kw, Ho·Wo·N)
-        y = self.weight.data.reshape(self.out_channels, -1) @ columns        # (Cout, Ho·Wo·N)
+        y = conv_matmul(self.weight.data.reshape(self.out_channels, -1), columns)  # (Cout, Ho·Wo·N)
         if self.bias is not None:
             y += self.bias.data[:, None]
         self._cache = (columns, (n, h, w), (ho, wo))
@@ -82,7 +82,7 @@ class Conv2d(Module):
         if isinstance(columns, list):                                         # the forward's blocks
             conv_taps.weight_grad(dy_t, columns, self.weight.grad, self._workspace, "fwd")
         else:
-            self.weight.grad += (dy @ columns.T).reshape(self.weight.data.shape)
+            self.weight.grad += conv_matmul(dy, columns.T).reshape(self.weight.data.shape)
         if self.bias is not None:
             self.bias.grad += dy.sum(axis=1)
         if not need_input_grad:
@@ -95,7 +95,7 @@ class Conv2d(Module):
                                       self._workspace, "bwd")               # (Cin, H, W, N)
             return batch_first(dx)
         dcolumns = self._workspace.get("gemm", xp, (self.weight.data[0].size, dy.shape[1]), dy.dtype)
-        xp.matmul(self.weight.data.reshape(self.out_channels, -1).T, dy, out=dcolumns)  # (Cin·kh·kw, Ho·Wo·N)
+        conv_matmul(self.weight.data.reshape(self.out_channels, -1).T, dy, out=dcolumns)  # (Cin·kh·kw, Ho·Wo·N)
         dx = col2im(dcolumns, self.in_channels, (h, w), self.kernel_size, self.stride,
                     self.padding, (ho, wo))
         return batch_first(dx)

@@ -2,7 +2,7 @@
 from .. import kernels
 from ..backend import get_array_module
 from . import conv_taps, init
-from .im2col import Workspace, col2im, im2col, pair, positive_count
+from .im2col import Workspace, col2im, conv_matmul, im2col, pair, positive_count
 from .layout import batch_first, batch_last, contiguous_batch_last
 from .module import Module
 
@@ -74,7 +74,7 @@ class ConvTranspose2d(Module):
             x_cols = x_t.reshape(self.in_channels, -1)                           # (Cin, H·W·N)
             xp = get_array_module(x)
             columns = self._workspace.get("gemm", xp, (self.out_channels * kh * kw, x_cols.shape[1]), x.dtype)
-            xp.matmul(self.weight.data.reshape(self.in_channels, -1).T, x_cols, out=columns)  # (Cout·kh·kw, H·W·N)
+            conv_matmul(self.weight.data.reshape(self.in_channels, -1).T, x_cols, out=columns)  # (Cout·kh·kw, H·W·N)
             y = col2im(columns, self.out_channels, (ho, wo), self.kernel_size, self.stride,
                        self.padding, (h, w))                                     # (Cout, Ho, Wo, N)
         if self.bias is not None:
@@ -92,10 +92,10 @@ class ConvTranspose2d(Module):
         dy = batch_last(grad_output)                                            # (Cout, Ho, Wo, N)
         dcolumns = im2col(dy, self.kernel_size, self.stride, self.padding, (h, w), self._workspace)
         x_cols = x_t.reshape(self.in_channels, -1)                              # (Cin, H·W·N)
-        self.weight.grad += (x_cols @ dcolumns.T).reshape(self.weight.data.shape)
+        self.weight.grad += conv_matmul(x_cols, dcolumns.T).reshape(self.weight.data.shape)
         if not need_input_grad:
             return None
-        dx = self.weight.data.reshape(self.in_channels, -1) @ dcolumns          # (Cin, H·W·N)
+        dx = conv_matmul(self.weight.data.reshape(self.in_channels, -1), dcolumns)  # (Cin, H·W·N)
         return batch_first(dx.reshape(self.in_channels, h, w, n))
 
     def _backward_by_blocks(self, grad_output, x_t, need_input_grad):

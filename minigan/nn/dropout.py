@@ -51,16 +51,17 @@ class Dropout(Module):
     Scaling at training time ("inverted" dropout) keeps E[y] = x, so eval needs no change.
     Backward: dx = dy · mask / (1 − p)  (the same mask; identity in eval).
 
-    The mask (CPU): every forward draws a fresh 64-bit Philox key from minigan's generator
-    (``mg.seed``, saved in checkpoints), and :func:`keep_mask` turns (key, sample, feature)
-    into the keep decisions — inside the numba kernel that applies them, so no random floats
-    are drawn or stored (the forward keeps a one-byte mask for the backward). The generator's
-    state therefore fixes every mask, and a resumed run repeats them exactly.
+    The mask: every forward draws a fresh 64-bit Philox key from minigan's CPU generator
+    (``mg.seed``, saved in checkpoints; on a GPU too: drawing it needs no GPU), and
+    :func:`keep_mask` turns (key, sample, feature) into the keep decisions — inside the numba
+    or CUDA kernel that applies them, so no random floats are drawn or stored (the forward
+    keeps a one-byte mask for the backward). The generator's state therefore fixes every
+    mask, a resumed run repeats them exactly, and the CPU and the GPU drop the same elements.
     ``first_sample`` (default 0) is the index of this batch's first sample in a larger global
     batch, for data-parallel training (see :func:`keep_mask`).
-    On a GPU, masks come from uniform floats drawn by the device's generator, u ≥ p — as on
-    the CPU too with ``Dropout.counter_based = False`` (minigan's CPU masks before; the
-    benchmarks' ablation measures the difference).
+    With ``Dropout.counter_based = False`` masks come from uniform floats drawn by the
+    device's generator instead, u ≥ p (minigan's masks before; the benchmarks' ablation
+    measures the difference).
     """
 
     counter_based = True
@@ -83,7 +84,7 @@ class Dropout(Module):
         if not self._active():
             self._cache = (None, None, x.shape, x)
             return x
-        if get_array_module(x) is not np or not Dropout.counter_based:
+        if not Dropout.counter_based:
             return self._forward_uniform(x)
         key = tuple(int(k) for k in rng("cpu").integers(0, 2 ** 32, size=2, dtype=np.uint64))
         n, features = x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64))
@@ -95,8 +96,9 @@ class Dropout(Module):
         if fast is not None:
             y2, keep2 = fast                                       # (F, N), batch-last
             y, keep = (batch_first(a.reshape(x_t.shape)) for a in (y2, keep2))
-        else:
-            keep = keep_mask(key, self.p, n, features, self.first_sample).reshape(x.shape)
+        else:                                                      # the plain twin
+            xp = get_array_module(x)
+            keep = xp.asarray(keep_mask(key, self.p, n, features, self.first_sample)).reshape(x.shape)
             y = x * self._scaled(keep, x.dtype)
         self._cache = ("keep", keep, x.shape, x)
         return y

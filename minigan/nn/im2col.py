@@ -20,8 +20,17 @@ strided slab per offset — no Python loop over the batch or the pixels, and no 
 """
 import numpy as np
 
-from .. import kernels
+from .. import backend, kernels
 from ..backend import get_array_module
+
+
+def conv_matmul(a, b, out=None):
+    """a @ b, one of a convolution's matrix products. On a GPU with ``mg.backend.conv_tf32``
+    set, float32 products run on TF32 tensor cores (as PyTorch's convolutions by default)."""
+    xp = get_array_module(a)
+    if backend.conv_tf32 and xp is not np and a.dtype == np.float32:
+        return kernels.tf32_matmul(a, b, out)
+    return xp.matmul(a, b, out=out)
 
 
 def pair(value, name="value", layer=None, minimum=None):
