@@ -167,7 +167,7 @@ class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
     # ------------------------------------------------------------------------- one step
     def prob(self, out):
         """Mean of D's output as a probability (sigmoid of logits for bce_logits)."""
-        return mean_probability(out, self.config.loss)
+        return float(mean_probability(out, self.config.loss))
 
     def _check(self, name, value):
         return finite(name, value)
