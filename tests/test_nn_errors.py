@@ -122,3 +122,13 @@ def test_constructor_errors():
         nn.Sequential(nn.ReLU(), 3)
     with pytest.raises(TypeError, match="not a minigan Parameter"):
         mg.optim.SGD([np.zeros(3)], lr=0.1)
+
+
+def test_a_weight_larger_than_the_machine_is_refused_before_it_is_allocated(monkeypatch):
+    """On a machine that overcommits memory, allocating first would succeed and the draw would
+    get the process killed; the layer refuses up front, naming the shape and the sizes."""
+    from minigan.nn import init
+    monkeypatch.setattr(init, "physical_memory", lambda: 2 ** 20)          # a 1 MiB machine
+    with pytest.raises(MemoryError, match=r"shape \(1000, 1000\) needs .* GiB to initialise, more than this machine.s"):
+        nn.Linear(1000, 1000)
+    nn.Linear(100, 100)                                                    # 120 kB: fits

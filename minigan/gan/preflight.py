@@ -3,6 +3,7 @@ asks for fit in memory. Nothing here creates or changes a file."""
 import os
 import tempfile
 
+from ..nn.init import physical_memory
 from .failures import UsageError, describe_os_error
 from .grids import GRID_DIR, LATEST_GRID, PROGRESS_GIF
 from .metrics_log import LOSSES_PNG, METRICS
@@ -42,12 +43,6 @@ def check_output_folder(out):
     return None
 
 
-def physical_memory():
-    """Bytes of RAM of this machine (None where the OS does not say)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def check_memory(option, nbytes, what):

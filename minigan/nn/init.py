@@ -11,6 +11,7 @@ initial weights on the CPU and the GPU; :func:`dcgan_init` is the DCGAN paper's
 scheme and :func:`xavier_uniform` / :func:`xavier_normal` Glorot's.
 """
 import math
+import os
 
 import numpy as np
 
@@ -54,8 +55,28 @@ def default_uniform(param, fan_in):
     return uniform(param, -bound, bound)
 
 
+def physical_memory():
+    """Bytes of RAM of this machine (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_fits(shape):
+    """MemoryError, before anything is allocated, when initialising a float32 weight of ``shape``
+    (the weight and its float64 draw: 12 bytes an element) needs more than this machine's RAM. A
+    machine that overcommits memory would otherwise hand out the address space and kill the
+    process once the draw touches it."""
+    total, nbytes = physical_memory(), 12 * math.prod(shape)
+    if total and nbytes > total:
+        raise MemoryError(f"a weight of shape {tuple(shape)} needs {nbytes / 2**30:,.1f} GiB to "
+                          f"initialise, more than this machine's {total / 2**30:,.1f} GiB")
+
+
 def default_weight_and_bias(weight_shape, bias_size, fan_in, bias=True):
     """New float32 (weight, bias) Parameters with PyTorch's default init; bias None if not ``bias``."""
+    check_fits(weight_shape)
     weight = default_uniform(Parameter(np.empty(weight_shape, dtype=np.float32)), fan_in)
     if not bias:
         return weight, None
