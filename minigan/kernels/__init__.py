@@ -81,6 +81,8 @@ def _dense(a):
     key = (a.shape, a.strides, a.itemsize)
     dense = _dense_layouts.get(key)
     if dense is None:
+        if len(_dense_layouts) > 256:                 # bounded, like gpu.py's pointer tables
+            _dense_layouts.clear()
         extents = sorted((s, n) for s, n in zip(a.strides, a.shape) if n > 1)
         expected = a.itemsize
         dense = True
