@@ -8,7 +8,15 @@ feature space, classes covered, KL from uniform. Every run keeps an average of G
 average costs no gradient work and does not change G's training.
 
     python benchmarks/gan_quality_study.py --settings bce hinge-sn --seeds 1 2 3 --epochs 25
+    python benchmarks/gan_quality_study.py --settings sn --warmups 9 4 2 --standing-stats
     python benchmarks/gan_quality_study.py --report          # the table from the saved rows
+
+Averages: ``--warmups`` keeps one average per warm-up constant c (β_t = min(decay,
+(1 + t)/(1 + c + t)): the average covers roughly the last 1/(c + 1) of training; c = 9, the
+trainer's, is the sampler "EMA", another c is "EMA c<c>"). ``--standing-stats`` also scores
+each average with its BatchNorm statistics recomputed for its own weights ("... +SS": running
+statistics reset, then train-mode forwards of 20 noise batches of 100 averaged with equal weight)
+instead of G's copied ones.
 
 Settings: bce (today's default: BCE on logits, plain D), hinge-sn (hinge loss, spectrally
 normalised D), hinge (hinge loss only), sn (spectral norm only). Rows go to
@@ -37,11 +45,32 @@ def machine_slug():
     return machine_name(), slug(machine_name())
 
 
-def run(setting, seed, epochs, score_at, n_samples, ema, path, machine):
+def standing_statistics(model, noise_batches):
+    """A copy of ``model`` whose BatchNorm running statistics are the equal-weight average over
+    ``noise_batches`` of its own batch statistics (train-mode forwards; momentum None)."""
+    import copy
+    from minigan import nn
+    model = copy.deepcopy(model)
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.running_mean[...], m.running_var[...], m.num_batches_tracked[...] = 0, 1, 0
+        m.momentum = None
+    model.train()
+    for z in noise_batches:
+        model(z)
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+    return model.eval()
+
+
+def run(setting, seed, epochs, score_at, n_samples, ema, path, machine, warmups=(9,),
+        standing=False):
     import minigan as mg
     from minigan import gan
     from minigan.data import load_mnist_5k, scale_to_tanh_range
     from minigan.eval import Evaluator
+    from minigan.gan.ema import GeneratorAverage
     from minigan.gan.models import dcgan28_discriminator, dcgan28_generator
     images, _ = load_mnist_5k("train")
     evaluator = Evaluator.load(verbose=False)
@@ -51,16 +80,32 @@ def run(setting, seed, epochs, score_at, n_samples, ema, path, machine):
     cfg = gan.TrainConfig(batch_size=64, epochs=epochs, seed=seed, loss=SETTINGS[setting]["loss"],
                           ema=ema, lr_g=2e-4, lr_d=2e-4)
     rows = []
+    extra = {}                                         # warm-up c -> average (the trainer keeps c = 9)
+
+    def update_averages(trainer, row):                 # after each step, as the trainer's own
+        for average in extra.values():
+            average.update(trainer.G)
+        return {}
 
     def score(trainer):
         epoch = trainer.step // trainer.steps_per_epoch
         if epoch not in score_at:
             return {}
         z = trainer._noise(np.random.default_rng([seed, 99]), n_samples)
-        for sampler, model in (("G", trainer.G), ("EMA", trainer.ema.model)):
+        samplers = [("G", trainer.G)]
+        averages = ([("EMA", trainer.ema.model)] if 9 in warmups else []) + [
+            (f"EMA c{c:g}", extra[c].model) for c in extra]
+        for name, model in averages:
+            samplers.append((name, model))
+            if standing:
+                noise = trainer._noise(np.random.default_rng([seed, 98]), 2000)
+                samplers.append((name + "+SS", standing_statistics(
+                    model, [noise[i:i + 100] for i in range(0, 2000, 100)])))
+        for sampler, model in samplers:
+            was_training = model.training
             model.eval()
             samples = np.concatenate([mg.asnumpy(model(z[i:i + 500])) for i in range(0, n_samples, 500)])
-            model.train()
+            model.train(was_training)
             s = evaluator.score(samples, value_range=(-1.0, 1.0))
             rows.append(dict(setting=setting, seed=seed, epoch=epoch, sampler=sampler,
                              fd=round(s.frechet, 3), classes=s.coverage,
@@ -68,11 +113,13 @@ def run(setting, seed, epochs, score_at, n_samples, ema, path, machine):
                              machine=machine))
             print(f"{setting} seed {seed} epoch {epoch} {sampler}: FD {s.frechet:.1f}, classes "
                   f"{s.coverage}, KL {s.kl_uniform:.3f}, {trainer.elapsed:.0f} s", flush=True)
-        append(path, rows[-2:])
+        append(path, rows[-len(samplers):])
         return {}
 
     trainer = gan.GANTrainer(G, D, cfg, data=images[:, None], transform=scale_to_tanh_range,
-                             quiet=True, progress=False, epoch_metrics=[score])
+                             quiet=True, progress=False, epoch_metrics=[score],
+                             step_callbacks=[update_averages])
+    extra.update({c: GeneratorAverage(trainer.G, ema, warmup=c) for c in warmups if c != 9})
     trainer.fit()
 
 
@@ -91,7 +138,7 @@ def report(path, epochs_shown=None):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     keys = sorted({(r["setting"], r["sampler"]) for r in rows},
-                  key=lambda k: (list(SETTINGS).index(k[0]), k[1] != "G"))
+                  key=lambda k: (list(SETTINGS).index(k[0]), k[1] != "G", k[1]))
     epochs = sorted({int(r["epoch"]) for r in rows} & set(epochs_shown or range(10 ** 6)))
 
     def select(setting, sampler, epoch):
@@ -112,7 +159,7 @@ def report(path, epochs_shown=None):
 
             def vs(value, ref):
                 return f"{value:.1f} ({100 * (value / ref - 1):+.0f}%)" if ref else f"{value:.1f}"
-            name = setting + (" + EMA" if sampler == "EMA" else "")
+            name = setting + ("" if sampler == "G" else f" + {sampler}")
             print(f"| {name} | {epoch} | {' / '.join(f'{v:.1f}' for v in fds)}{seeds} | "
                   f"{vs(np.median(fds), base and np.median(base))} | "
                   f"{vs(max(fds), base and max(base))} | "
@@ -129,6 +176,10 @@ def main(argv=None):
     p.add_argument("--score-at", type=int, nargs="+", default=[5, 10, 15, 20, 25])
     p.add_argument("--samples", type=int, default=2000)
     p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--warmups", type=float, nargs="+", default=[9],
+                   help="one average per warm-up constant (9: the trainer's, sampler 'EMA')")
+    p.add_argument("--standing-stats", action="store_true",
+                   help="also score each average with BatchNorm statistics of its own weights")
     p.add_argument("--out", default=None, help="CSV of rows (default: benchmarks/results/gan_quality_<machine>.csv)")
     p.add_argument("--report", action="store_true", help="print the table of the saved rows and stop")
     p.add_argument("--report-epochs", type=int, nargs="+", default=None,
@@ -141,7 +192,8 @@ def main(argv=None):
     for seed in args.seeds:
         for setting in args.settings:
             t0 = time.perf_counter()
-            run(setting, seed, args.epochs, set(args.score_at), args.samples, args.ema, path, machine)
+            run(setting, seed, args.epochs, set(args.score_at), args.samples, args.ema, path, machine,
+                args.warmups, args.standing_stats)
             print(f"{setting} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
     return report(path, args.report_epochs)
 

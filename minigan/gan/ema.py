@@ -5,12 +5,15 @@ GAN training does not settle: G's weights keep circling around a good solution a
 answer each other. Averaging them over the last few hundred steps lands nearer its centre, and
 costs no gradient work — one multiply-add per weight after each G step:
 
-    θ_avg ← β_t·θ_avg + (1 − β_t)·θ,    β_t = min(decay, (1 + t)/(10 + t))    (t: updates so far)
+    θ_avg ← β_t·θ_avg + (1 − β_t)·θ,    β_t = min(decay, (1 + t)/(1 + warmup + t))
+                                                                  (t: updates so far)
 
-The warm-up β_t (TensorFlow's ExponentialMovingAverage with num_updates) lets the average
-forget the random initial weights quickly; later β_t = decay (0.999: about the last 1,000
-steps). Buffers (BatchNorm's running statistics) are copied from G, not averaged: they describe
-G's current activations. The averaged copy samples; it never trains.
+The warm-up β_t (warmup = 9: TensorFlow's ExponentialMovingAverage with num_updates) lets the
+average forget the random initial weights quickly: step s weighs about ((s + 1)/(t + 1))^warmup,
+so the average covers roughly the last 1/(warmup + 1) of training. Once β_t reaches ``decay``
+(0.999: about the last 1,000 steps; at t ≈ 1,000·warmup) it stays there. Buffers (BatchNorm's
+running statistics) are copied from G, not averaged: they describe G's current activations.
+The averaged copy samples; it never trains.
 """
 import copy
 
@@ -20,15 +23,17 @@ from ..backend import get_array_module
 class GeneratorAverage:
     """The averaged copy ``model`` of a generator, updated by :meth:`update` after each G step."""
 
-    def __init__(self, G, decay):
+    def __init__(self, G, decay, warmup=9):
         if not 0.0 < float(decay) < 1.0:
             raise ValueError(f"GeneratorAverage: decay must be in (0, 1), got {decay!r}")
-        self.decay, self.updates = float(decay), 0
+        if not float(warmup) >= 0.0:
+            raise ValueError(f"GeneratorAverage: warmup must be >= 0, got {warmup!r}")
+        self.decay, self.warmup, self.updates = float(decay), float(warmup), 0
         shared = {id(m.comm): m.comm for m in G.modules() if hasattr(m, "comm")}   # MPI: not copied
         self.model = copy.deepcopy(G, shared)
 
     def beta(self):
-        return min(self.decay, (1.0 + self.updates) / (10.0 + self.updates))
+        return min(self.decay, (1.0 + self.updates) / (1.0 + self.warmup + self.updates))
 
     def update(self, G):
         beta = self.beta()
