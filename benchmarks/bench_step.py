@@ -105,6 +105,7 @@ class MiniganStep:
     CHANGES = {
         "-conv-taps": "convolutions skip the padding's work (nn/conv_taps.py)",
         "-philox-dropout": "Dropout's mask made in the kernel (Philox) instead of drawn floats",
+        "-frozen-d": "D frozen in G's backward: D's weight gradients, unused, are not computed",
     }
     # The cumulative variants above predate the Philox masks: they draw floats, as then.
     FLOAT_DROPOUT = ("plain", "+skip-input-grads", "+reuse-buffers", "-philox-dropout")
@@ -132,6 +133,7 @@ class MiniganStep:
         if variant == "-conv-taps":
             self.kernels_off.add("conv_taps")
         self.counter_dropout = variant not in self.FLOAT_DROPOUT
+        self.freeze_d = variant not in ("plain", "+skip-input-grads", "+reuse-buffers", "-frozen-d")
         self.skip_input_grads, self.reuse, self.fast = self.VARIANTS.get(variant, self.VARIANTS["all"])
         self.device = device
         self.G, self.D = G.to(device), D.to(device)
@@ -159,7 +161,9 @@ class MiniganStep:
         self.opt_d.step()
         self.opt_g.zero_grad()
         value(D(fake), self.ones)                             # non-saturating G loss
+        D.requires_grad_(not self.freeze_d)                   # as minigan's GAN step does
         G.backward(D.backward(loss.backward()), need_input_grad=need)
+        D.requires_grad_(True)
         self.opt_g.step()
         self.sync()
         kernels.ENABLED, Workspace.reuse, kernels.DISABLED = True, True, set()
@@ -177,7 +181,9 @@ class TorchStep:
     math by default (torch.backends.cudnn.allow_tf32, 10-bit mantissas); minigan's GEMMs are
     full float32. Variant "no-tf32" runs PyTorch in full float32 too, for a like-for-like ratio.
     Variant "item" also reads the three losses every step (``.item()``), as a training loop
-    that logs them does and as minigan's losses, which return Python floats, always do."""
+    that logs them does and as minigan's losses, which return Python floats, always do.
+    Variant "frozen-d" freezes D (``requires_grad_(False)``) for G's backward, as minigan's
+    step does; PyTorch's DCGAN recipe does not, so the main row does not either."""
 
     def __init__(self, G, D, device, batch, seed=0, variant=""):
         import torch
@@ -185,6 +191,7 @@ class TorchStep:
         self.name = f"torch-{device}" + (f" [{variant}]" if variant else "")
         self.tf32 = variant != "no-tf32"
         self.read_losses = variant == "item"
+        self.freeze_d = variant == "frozen-d"
         self.device = device
         tG, tD = torch_dcgan(G, D)
         self.G, self.D = tG.to(device), tD.to(device)
@@ -209,8 +216,10 @@ class TorchStep:
         losses[-1].backward()
         self.opt_d.step()
         self.opt_g.zero_grad()
+        self.D.requires_grad_(not self.freeze_d)             # before the forward: autograd decides there
         losses.append(loss(D(fake), self.ones))
         losses[-1].backward()
+        self.D.requires_grad_(True)
         self.opt_g.step()
         if self.read_losses:
             [value.item() for value in losses]
@@ -385,6 +394,7 @@ def main(argv=None):
         names = [f"minigan-numpy [{v}]" for v in ("plain", "+skip-input-grads", "+reuse-buffers",
                                                   *MiniganStep.CHANGES)]
         names += ["minigan-numpy"] + [n for n in available_engines() if n == "torch-cpu"]
+        names += ["torch-cpu [frozen-d]"] if "torch-cpu" in names else []
     if args.gpu_stages and "minigan-cupy" in names:
         names += [f"minigan-cupy [{v}]" for v in (*MiniganStep.GPU_STAGES, "-philox-dropout",
                                                   MiniganStep.READ_EACH_LOSS, MiniganStep.TF32)]

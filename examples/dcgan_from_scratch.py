@@ -113,9 +113,10 @@ def main(argv=None):
 
         # G step: the non-saturating loss, −log D(G(z)): push D(fake) toward 1 through D.
         opt_g.zero_grad()
-        D.zero_grad()                                        # D's gradients here are not used
         loss_g = bce(D(fake), ones)
-        d_fake = D.backward(bce.backward())                  # dL/dfake (N, 1, 28, 28), through D
+        D.requires_grad_(False)                              # D frozen: its own gradients are not
+        d_fake = D.backward(bce.backward())                  # needed; dL/dfake (N, 1, 28, 28) is
+        D.requires_grad_(True)
         G.backward(d_fake, need_input_grad=False)            # dL/dθ_G, through G's own caches
         opt_g.step()
 

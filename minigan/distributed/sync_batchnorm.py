@@ -77,8 +77,10 @@ class SyncBatchNorm(_BatchNorm):
         dy = dy_t.reshape(self.num_features, -1)              # (C, M_k)
         sum_dy, sum_dy_xhat = dy.sum(axis=1), (dy * x_hat).sum(axis=1)
         if self.affine:
-            self.weight.grad += sum_dy_xhat
-            self.bias.grad += sum_dy
+            if self.weight.requires_grad:
+                self.weight.grad += sum_dy_xhat
+            if self.bias.requires_grad:
+                self.bias.grad += sum_dy
         s1, s2 = self._allreduce(sum_dy, sum_dy_xhat)
         gamma = self.weight.data if self.affine else np.ones(self.num_features, dy.dtype)
         scale = (gamma * inv_std)[:, None]

@@ -4,15 +4,17 @@
              loss_real = ℓ(D(x), t_real);    D.backward(∂loss_real/∂D(x))      (grads add up)
              loss_fake = ℓ(D(fake), t_fake); D.backward(∂loss_fake/∂D(fake))   (fake is "detached":
              optD.step()                                                  no gradient flows to G)
-    G step:  G.zero_grad(); D.zero_grad()
+    G step:  G.zero_grad()
              loss_G = ℓ(D(fake), 1)         # non-saturating: G maximises log D(G(z))
              d_fake = D.backward(∂loss_G/∂D(fake))      # the gradient w.r.t. the fake images
+                                                        # (D frozen: its own gradients unused)
              G.backward(d_fake); optG.step()            # uses the caches of the one G(z) before
 
 A loss that is NaN or infinite raises :class:`NonFiniteLossError` before the optimizer step
 that would use it. The losses and D's mean outputs stay on the device until each half-step
 reads them back together, once (on a GPU every read-back waits for the GPU to finish).
 """
+import contextlib
 import math
 
 from .. import nn
@@ -49,6 +51,20 @@ def finite(name, value):
     return value
 
 
+@contextlib.contextmanager
+def frozen(model):
+    """Inside the block ``model``'s parameters get no gradient (requires_grad False); each one's
+    own setting comes back afterwards, also when the block raises."""
+    params = model.parameters()
+    before = [p.requires_grad for p in params]
+    model.requires_grad_(False)
+    try:
+        yield model
+    finally:
+        for p, flag in zip(params, before):
+            p.requires_grad = flag
+
+
 def discriminator_step(D, opt_d, loss, loss_name, real, fake, t_real, t_fake):
     """D.zero_grad(); backward on the real batch, then on the fake batch; optD.step().
     Returns loss_D, D(x) and D(G(z)) (mean probabilities)."""
@@ -68,13 +84,17 @@ def discriminator_step(D, opt_d, loss, loss_name, real, fake, t_real, t_fake):
 
 
 def generator_step(G, D, opt_g, loss, fake):
-    """Non-saturating G step: loss ℓ(D(fake), 1), gradient through D into G."""
+    """Non-saturating G step: loss ℓ(D(fake), 1), gradient through D into G.
+
+    D's weights are frozen for this backward: G's step needs only ∂ℓ/∂fake from D, and D's own
+    gradients would be thrown away by D's next zero_grad (in the DCGAN that skips a third of
+    D's weight-gradient GEMMs; PyTorch's recipe computes them)."""
     opt_g.zero_grad()
-    D.zero_grad()
     out = D(fake)
     xp = get_array_module(out)
     loss_G = loss.evaluate(out, xp.ones_like(out))
-    d_fake = D.backward(loss.backward())
+    with frozen(D):
+        d_fake = D.backward(loss.backward())
     G.backward(d_fake, need_input_grad=False)
     loss_G = finite("loss_G", read_back(loss_G)[0])
     opt_g.step()

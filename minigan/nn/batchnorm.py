@@ -99,14 +99,17 @@ class _BatchNorm(Module):
         self._check_grad(grad_output, x_shape, x_hat)
         dy_t = batch_last(grad_output)
         dy = dy_t.reshape(self.num_features, -1)              # (C, M)
-        if used_batch_stats and self.affine:
-            dx = kernels.batchnorm_backward(dy, x_hat, self.weight.data, inv_std,
-                                            self.weight.grad, self.bias.grad)
+        if used_batch_stats and self.affine:                  # (a frozen γ or β: into scratch)
+            dgamma, dbeta = (p.grad if p.requires_grad else get_array_module(p.grad).zeros_like(p.grad)
+                             for p in (self.weight, self.bias))
+            dx = kernels.batchnorm_backward(dy, x_hat, self.weight.data, inv_std, dgamma, dbeta)
             if dx is not None:                                # numba: the lines below, fused
                 return batch_first(dx.reshape(dy_t.shape))
         if self.affine:
-            self.weight.grad += (dy * x_hat).sum(axis=1)
-            self.bias.grad += dy.sum(axis=1)
+            if self.weight.requires_grad:
+                self.weight.grad += (dy * x_hat).sum(axis=1)
+            if self.bias.requires_grad:
+                self.bias.grad += dy.sum(axis=1)
             dx_hat = dy * self.weight.data[:, None]
         else:
             dx_hat = dy

@@ -79,11 +79,11 @@ class Conv2d(Module):
         self._check_grad(grad_output, (n, self.out_channels, ho, wo), self.weight.data)
         dy_t = contiguous_batch_last(grad_output)                             # (Cout, Ho, Wo, N)
         dy = dy_t.reshape(self.out_channels, -1)                              # (Cout, Ho·Wo·N)
-        if isinstance(columns, list):                                         # the forward's blocks
+        if self.weight.requires_grad and isinstance(columns, list):          # the forward's blocks
             conv_taps.weight_grad(dy_t, columns, self.weight.grad, self._workspace, "fwd")
-        else:
+        elif self.weight.requires_grad:
             self.weight.grad += conv_matmul(dy, columns.T).reshape(self.weight.data.shape)
-        if self.bias is not None:
+        if self.bias is not None and self.bias.requires_grad:
             self.bias.grad += dy.sum(axis=1)
         if not need_input_grad:
             return None

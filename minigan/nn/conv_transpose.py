@@ -84,7 +84,7 @@ class ConvTranspose2d(Module):
     def backward(self, grad_output, need_input_grad=True):
         x_t, (n, h, w), (ho, wo) = self._get_cache()
         self._check_grad(grad_output, (n, self.out_channels, ho, wo), x_t)
-        if self.bias is not None:
+        if self.bias is not None and self.bias.requires_grad:
             self.bias.grad += batch_last(grad_output).sum(axis=(1, 2, 3))
         if kernels.conv_taps(x_t) and conv_taps.rows_worth_splitting(
                 h, ho, self.kernel_size[0], self.stride[0], self.padding[0]):
@@ -92,7 +92,8 @@ class ConvTranspose2d(Module):
         dy = batch_last(grad_output)                                            # (Cout, Ho, Wo, N)
         dcolumns = im2col(dy, self.kernel_size, self.stride, self.padding, (h, w), self._workspace)
         x_cols = x_t.reshape(self.in_channels, -1)                              # (Cin, H·W·N)
-        self.weight.grad += conv_matmul(x_cols, dcolumns.T).reshape(self.weight.data.shape)
+        if self.weight.requires_grad:
+            self.weight.grad += conv_matmul(x_cols, dcolumns.T).reshape(self.weight.data.shape)
         if not need_input_grad:
             return None
         dx = conv_matmul(self.weight.data.reshape(self.in_channels, -1), dcolumns)  # (Cin, H·W·N)
@@ -107,7 +108,8 @@ class ConvTranspose2d(Module):
         dx = xp.empty_like(x_t) if need_input_grad else None                   # (Cin, H, W, N)
         blocks = conv_taps.correlate(dy, self.weight.data, self.stride, self.padding, x_t.shape[1:3],
                                      self._workspace, "bwd", out=dx)
-        conv_taps.weight_grad(x_t, blocks, self.weight.grad, self._workspace, "bwd")
+        if self.weight.requires_grad:
+            conv_taps.weight_grad(x_t, blocks, self.weight.grad, self._workspace, "bwd")
         return None if dx is None else batch_first(dx)
 
     def extra_repr(self):

@@ -45,8 +45,10 @@ class LayerNorm(Module):
         self._check_grad(grad_output, x_hat.shape, x_hat)
         batch_axes = tuple(range(x_hat.ndim - len(axes)))
         if self.elementwise_affine:
-            self.weight.grad += (grad_output * x_hat).sum(axis=batch_axes)
-            self.bias.grad += grad_output.sum(axis=batch_axes)
+            if self.weight.requires_grad:
+                self.weight.grad += (grad_output * x_hat).sum(axis=batch_axes)
+            if self.bias.requires_grad:
+                self.bias.grad += grad_output.sum(axis=batch_axes)
             dx_hat = grad_output * self.weight.data
         else:
             dx_hat = grad_output

@@ -45,9 +45,10 @@ class Linear(Module):
         self._check_grad(grad_output, (x.shape[0], self.out_features), x)
         dy_t = batch_last(grad_output)                        # (out, N)
         xp = get_array_module(x)
-        dw = self._workspace.get("dW", xp, self.weight.data.shape, xp.result_type(dy_t, x))
-        self.weight.grad += xp.matmul(dy_t, x, out=dw)        # (out, N) @ (N, in)
-        if self.bias is not None:
+        if self.weight.requires_grad:
+            dw = self._workspace.get("dW", xp, self.weight.data.shape, xp.result_type(dy_t, x))
+            self.weight.grad += xp.matmul(dy_t, x, out=dw)    # (out, N) @ (N, in)
+        if self.bias is not None and self.bias.requires_grad:
             self.bias.grad += dy_t.sum(axis=1)
         if not need_input_grad:
             return None

@@ -16,11 +16,15 @@ from ..backend import array_module_for, check_device, device_of, get_array_modul
 
 
 class Parameter:
-    """A trainable array ``data`` and its gradient ``grad`` (same shape, dtype and device)."""
+    """A trainable array ``data`` and its gradient ``grad`` (same shape, dtype and device).
+
+    ``requires_grad = False`` freezes it, as in PyTorch: backward neither computes nor adds
+    its gradient (``grad`` is left as it is) and the optimizers skip it."""
 
     def __init__(self, data):
         self.data = data
         self.grad = get_array_module(data).zeros_like(data)
+        self.requires_grad = True
 
     @property
     def shape(self):
@@ -100,6 +104,12 @@ class Module:
 
     def eval(self):
         return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        """Freeze (False) or unfreeze every parameter (``Parameter.requires_grad``); returns self."""
+        for p in self.parameters():
+            p.requires_grad = bool(requires_grad)
+        return self
 
     def zero_grad(self):
         params = self.parameters()

@@ -78,7 +78,10 @@ class SpectralNorm(Module):
 
     def backward(self, grad_output, need_input_grad=True):
         u, v, sigma, shape = self._get_cache()
+        self.layer.weight.requires_grad = self.weight_orig.requires_grad   # frozen W: no ∂L/∂W_sn
         dx = self.layer.backward(grad_output, need_input_grad)
+        if not self.weight_orig.requires_grad:
+            return dx
         G = self._matrix(self.layer.weight.grad)           # ∂L/∂W_sn as a matrix (h, w)
         W_sn = self._matrix(self.layer.weight.data)
         xp = get_array_module(G)

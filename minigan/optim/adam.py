@@ -13,6 +13,7 @@ class Adam(Optimizer):
         v ← β₂·v + (1 − β₂)·g²                    second moment
         θ ← θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
     ε is added after the square root and the bias corrections, exactly as PyTorch does.
+    Frozen parameters (``requires_grad`` False) are skipped: no update, their step count stays.
     """
 
     STATE_KEYS = frozenset({"step", "exp_avg", "exp_avg_sq"})
@@ -24,8 +25,10 @@ class Adam(Optimizer):
     def step(self):
         group = self.param_groups[0]
         lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        states = []
-        for i, p in enumerate(self.params):
+        states, params = [], [(i, p) for i, p in enumerate(self.params) if p.requires_grad]
+        if not params:                                    # every parameter frozen
+            return
+        for i, p in params:
             state = self.state.get(i)
             if state is None:
                 xp = get_array_module(p.data)
@@ -35,11 +38,11 @@ class Adam(Optimizer):
             states.append(state)
         t = states[0]["step"]
         if all(s["step"] == t for s in states) and kernels.adam_many(   # GPU: one launch for all
-                [p.data for p in self.params], [p.grad for p in self.params],
+                [p.data for _, p in params], [p.grad for _, p in params],
                 [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], beta1, beta2,
                 lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps, wd) is not None:
             return
-        for p, state in zip(self.params, states):
+        for (_, p), state in zip(params, states):
             xp = get_array_module(p.data)
             t = state["step"]
             m, v = state["exp_avg"], state["exp_avg_sq"]

@@ -22,6 +22,8 @@ class SGD(Optimizer):
         group = self.param_groups[0]
         lr, mu, wd = group["lr"], group["momentum"], group["weight_decay"]
         for i, p in enumerate(self.params):
+            if not p.requires_grad:                       # frozen: skipped, as in PyTorch
+                continue
             g = p.grad
             if wd:
                 g = g + wd * p.data
