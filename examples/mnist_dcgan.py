@@ -3,7 +3,9 @@
 The generator turns 100 Gaussian numbers into a 28×28 digit through a Linear layer and three
 transposed convolutions; the discriminator is a two-layer convolutional classifier that outputs
 a logit (the TensorFlow DCGAN tutorial's model, as in Flux's model zoo). Adam 2e-4,
-betas (0.5, 0.999), batch 64, binary cross-entropy on logits, non-saturating generator loss.
+betas (0.5, 0.999), binary cross-entropy on logits, non-saturating generator loss. Chosen by the
+seeds × settings study (README): D's weights spectrally normalised, batches of 32, and samples
+from an average of G's weights with its BatchNorm statistics recomputed for it.
 
     python examples/mnist_dcgan.py                        # 25 epochs into runs/mnist_dcgan/
     python examples/mnist_dcgan.py --max-steps 300 --out /tmp/r
@@ -11,8 +13,8 @@ betas (0.5, 0.999), batch 64, binary cross-entropy on logits, non-saturating gen
 
 Data: the full MNIST training set (60,000 digits) when found in --data-dir or downloadable;
 otherwise the 5,000 real digits shipped with minigan (4,500 used for training) — the first lines
-of output say which. On a 2-core CPU an epoch of the 4,500 digits takes about a minute and a
-half; the grids in OUT/grids/ show digits after a few epochs.
+of output say which. On a 2-core CPU an epoch of the 4,500 digits takes 15–40 s (each epoch
+line prints its time); the grids in OUT/grids/ show digits after a few epochs.
 """
 if __name__ == "__main__":         # Ctrl-C while the libraries load: stop quietly (main() then
     import signal                  # reports a Ctrl-C in one line; training saves a checkpoint)
@@ -36,7 +38,7 @@ EXAMPLE = "mnist_dcgan"
 
 def build_parser():
     p = cli.common_parser("DCGAN on MNIST (minigan's flagship example).", epochs=25,
-                          batch_size=64, out=os.path.join("runs", EXAMPLE))
+                          batch_size=32, out=os.path.join("runs", EXAMPLE))
     p.add("--data-dir", metavar="DIR",
           help="folder with the MNIST IDX files (searched, and downloaded into; default: "
                "$MINIGAN_DATA, else ~/.cache/minigan)")
@@ -45,8 +47,8 @@ def build_parser():
     p.add("--dataset", choices=["mnist", "fashion"], default="mnist",
           help="MNIST digits or Fashion-MNIST clothes (same format)")
     p.add("--z-dim", type=cli.positive_int, default=100, help="size of the noise vector z")
-    # the seeds x settings study (README, benchmarks/gan_quality_study.py) chose these two
-    cli.add_training_options(p, lr_g=2e-4, lr_d=2e-4, ema=0.999, spectral_norm=True)
+    # the seeds x settings study (README, benchmarks/gan_quality_study.py) chose these, and batch 32
+    cli.add_training_options(p, lr_g=2e-4, lr_d=2e-4, ema=0.999, ema_statistics=2000, spectral_norm=True)
     cli.add_data_parallel_option(p)
     return p
 

@@ -30,6 +30,40 @@ def test_the_average_follows_its_formula_with_warm_up():
         GeneratorAverage(G, 1.0)
 
 
+def test_standing_statistics_are_the_mean_of_the_averages_own_batch_statistics():
+    G = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4, momentum=0.3), nn.ReLU())
+    avg = GeneratorAverage(G, decay=0.9)
+    avg.model.eval()
+    weights = {k: v.copy() for k, v in avg.model.state_dict().items()
+               if "running" not in k and "num_batches" not in k}
+    batches = [np.random.default_rng(i).standard_normal((5, 3)).astype(np.float32) for i in range(3)]
+    avg.recompute_statistics(batches)
+    h = [b @ avg.model[0].weight.data.T + avg.model[0].bias.data for b in batches]
+    bn = avg.model[1]
+    np.testing.assert_allclose(bn.running_mean, np.mean([x.mean(0) for x in h], axis=0), rtol=1e-5)
+    np.testing.assert_allclose(bn.running_var, np.mean([x.var(0, ddof=1) for x in h], axis=0), rtol=1e-5)
+    assert bn.momentum == 0.3 and not avg.model.training and avg.statistics_at == 0
+    for k, v in weights.items():                       # only the statistics changed
+        np.testing.assert_array_equal(avg.model.state_dict()[k], v, err_msg=k)
+
+
+def test_the_average_samples_with_standing_statistics_and_resumes_bit_exactly(tmp_path):
+    options = dict(ema=0.95, ema_statistics=200, sample_every=3)     # grids mid-epoch too
+    make_trainer(tmp_path / "a", 14, **options).fit()
+    make_trainer(tmp_path / "b", 5, **options).fit()
+    resumed = make_trainer(tmp_path / "b", 14, **options)
+    resumed.load_checkpoint()
+    resumed.fit()
+    assert_same_state(tmp_path / "a" / "checkpoint.npz", tmp_path / "b" / "checkpoint.npz")
+    # the checkpoint's average holds the recomputed statistics, not G's
+    arrays, _ = gan.load_checkpoint(tmp_path / "a" / "checkpoint.npz")
+    assert resumed.ema.statistics_at == resumed.ema.updates == 14
+    np.testing.assert_array_equal(arrays["G_ema/1.running_mean"], resumed.ema.model[1].running_mean)
+    assert not np.allclose(arrays["G_ema/1.running_mean"], arrays["G/1.running_mean"])
+    with pytest.raises(ValueError, match="ema_statistics must be >= 0"):
+        gan.TrainConfig(ema=0.9, ema_statistics=-1)
+
+
 def test_samples_come_from_the_average_and_checkpoints_keep_both(tmp_path):
     trainer = make_trainer(tmp_path, 6, ema=0.9)
     trainer.fit()

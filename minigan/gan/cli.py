@@ -178,9 +178,9 @@ def data_parallel(parser, args, device):
 
 
 def add_training_options(p, *, lr_g, lr_d, betas=(0.5, 0.999), smoothing=False, flip_prob=0.0,
-                         ema=0.0, spectral_norm=False):
+                         ema=0.0, ema_statistics=0, spectral_norm=False):
     """--lr-g, --lr-d, --beta1, --beta2, --label-smoothing, --real-label, --fake-label,
-    --flip-prob, --loss, --ema and --spectral-norm with this example's defaults.
+    --flip-prob, --loss, --ema, --ema-statistics and --spectral-norm with this example's defaults.
     :func:`label_ranges` turns them into targets."""
     p.add("--lr-g", type=positive_float, default=lr_g, metavar="LR", help="generator learning rate")
     p.add("--lr-d", type=positive_float, default=lr_d, metavar="LR",
@@ -203,6 +203,9 @@ def add_training_options(p, *, lr_g, lr_d, betas=(0.5, 0.999), smoothing=False, 
     p.add("--ema", type=ema_decay, default=ema, metavar="DECAY",
           help="sample from an average of G's weights, θ_avg ← DECAY·θ_avg + (1 − DECAY)·θ after "
                "every step (with a warm-up; e.g. 0.999); 0: off")
+    p.add("--ema-statistics", type=nonneg_int, default=ema_statistics, metavar="N",
+          help="before the average samples, recompute its BatchNorm statistics from N noise "
+               "samples (standing statistics); 0: use G's (one process only)")
     p.add("--spectral-norm", action=argparse.BooleanOptionalAction, default=spectral_norm,
           help="divide each of D's weights by its largest singular value (Miyato et al. 2018)")
     p.example_defaults["label_smoothing"] = smoothing
@@ -336,7 +339,8 @@ def build_models(run_config, seed):
 def dcgan_fields(args):
     """The TrainConfig fields of the DCGAN examples' shared options (losses, Adam, labels)."""
     real, fake = label_ranges(args)
-    return dict(z_dim=args.z_dim, loss=args.loss, ema=args.ema, lr_g=args.lr_g, lr_d=args.lr_d,
+    return dict(z_dim=args.z_dim, loss=args.loss, ema=args.ema, ema_statistics=args.ema_statistics,
+                lr_g=args.lr_g, lr_d=args.lr_d,
                 betas_g=(args.beta1, args.beta2), betas_d=(args.beta1, args.beta2),
                 real_label=real, fake_label=fake, flip_prob=args.flip_prob)
 

@@ -15,6 +15,8 @@ class TrainConfig:
     loss: ``bce_logits`` (D outputs logits), ``bce`` (D outputs probabilities), ``mse`` or
     ``hinge`` (D outputs scores; D: max(0, 1 ∓ score), G: −score).
     ema: decay of the average of G's weights that samples (ema.py); 0: no average.
+    ema_statistics: noise samples (in batches of 100) from which the average's BatchNorm
+    statistics are recomputed before it samples (standing statistics); 0: G's are used.
     optimizer ``adam`` or ``sgd``; lr_g, lr_d, betas_g, betas_d (betas: Adam only).
     real_label / fake_label: (low, high) — each target drawn uniformly from it per sample
     (low == high: hard labels); flip_prob: chance per sample that real and fake targets swap.
@@ -48,6 +50,7 @@ class TrainConfig:
     diversity_every: int = 0
     health_patience: int = 100
     ema: float = 0.0
+    ema_statistics: int = 0
 
     def __post_init__(self):
         for name in ("betas_g", "betas_d", "real_label", "fake_label"):
@@ -65,6 +68,8 @@ class TrainConfig:
             raise ValueError(f"max_steps must be >= 1 (or None), got {self.max_steps}")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema must be in [0, 1) (0: off), got {self.ema}")
+        if int(self.ema_statistics) < 0:
+            raise ValueError(f"ema_statistics must be >= 0 (0: off), got {self.ema_statistics}")
         if not 0.0 <= self.flip_prob <= 1.0:
             raise ValueError(f"flip_prob must be in [0, 1], got {self.flip_prob}")
 

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from ..backend import asnumpy, get_array_module, to_device
+from ..backend import asnumpy, get_array_module, rng_state, set_rng_state, to_device
 from .checkpoint import atomic_write
 from .plots import save_gif
 from .sampling import mean_pairwise_distance, save_grid
@@ -25,8 +25,21 @@ class Samples:
     @property
     def sampling_generator(self):
         """The generator that makes samples: the average of G's weights with ``config.ema``
-        (ema.py), else G itself."""
-        return self.ema.model if getattr(self, "ema", None) is not None else self.G
+        (ema.py), else G itself. With ``config.ema_statistics`` the average's BatchNorm
+        statistics are first recomputed for its weights, once per step it is used at."""
+        if getattr(self, "ema", None) is None:
+            return self.G
+        n = self.config.ema_statistics
+        if n and self.parallel.size == 1 and self.ema.statistics_at != self.ema.updates:
+            noise = self._noise(np.random.default_rng([self.config.seed, 98]), n)
+            mg_state = rng_state()          # a G with Dropout would draw from minigan's stream
+            try:
+                self.ema.recompute_statistics(
+                    to_device(np.asarray(noise[i:i + 100], dtype=self.dtype), self.device)
+                    for i in range(0, n, 100))
+            finally:
+                set_rng_state(mg_state)
+        return self.ema.model
 
     def generate(self, z, batch=256):
         """G(z) in eval mode (BatchNorm uses its running statistics), as a NumPy array shaped

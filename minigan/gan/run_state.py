@@ -83,8 +83,8 @@ class RunState:
             a, rest = flatten_optimizer_state(opt.state_dict(), prefix)
             arrays.update(a)
             opt_meta[prefix] = rest
-        if self.ema is not None:
-            arrays.update({f"G_ema/{k}": v for k, v in self.ema.model.state_dict().items()})
+        if self.ema is not None:      # (with its standing statistics, if the run uses them)
+            arrays.update({f"G_ema/{k}": v for k, v in self.sampling_generator.state_dict().items()})
         arrays["trainer/fixed_noise"] = self.fixed_noise
         if self.perm is not None:
             arrays["trainer/perm"] = self.perm
