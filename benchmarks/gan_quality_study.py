@@ -1,11 +1,12 @@
 """Seeds × settings study of the flagship's sample quality (issue 14).
 
-Trains examples/mnist_dcgan.py's models and recipe (batch 64, Adam 2e-4, betas (0.5, 0.999), the
-4,500 offline training digits) for each setting and seed, and scores the samples at chosen
-epochs with the package's standard evaluation network (minigan.eval): Fréchet distance in its
-feature space, classes covered, KL from uniform. Every run keeps an average of G's weights
-(--ema) beside G, so each run scores both: "X" (G itself) and "X + EMA" (the average) — the
-average costs no gradient work and does not change G's training.
+Trains examples/mnist_dcgan.py's models and the TensorFlow recipe (batch 64, Adam 2e-4, betas
+(0.5, 0.999), the 4,500 offline training digits) changed as each setting says, for each seed,
+and scores the samples at chosen epochs with the package's standard evaluation network
+(minigan.eval): Fréchet distance in its feature space, classes covered, KL from uniform. Every
+run keeps an average of G's weights (--ema) beside G, so each run scores both: "X" (G itself)
+and "X + EMA" (the average) — the average costs no gradient work and does not change G's
+training.
 
     python benchmarks/gan_quality_study.py --settings bce hinge-sn --seeds 1 2 3 --epochs 25
     python benchmarks/gan_quality_study.py --settings sn --warmups 9 4 2 --standing-stats
@@ -16,10 +17,18 @@ Averages: ``--warmups`` keeps one average per warm-up constant c (β_t = min(dec
 trainer's, is the sampler "EMA", another c is "EMA c<c>"). ``--standing-stats`` also scores
 each average with its BatchNorm statistics recomputed for its own weights ("... +SS": running
 statistics reset, then train-mode forwards of 20 noise batches of 100 averaged with equal weight)
-instead of G's copied ones.
+instead of G's copied ones: the same computation as the trainer's ``--ema-statistics 2000``
+(GeneratorAverage.recompute_statistics, noise from default_rng([seed, 98])).
+
+Float rounding depends on the number of BLAS/numba threads, and a GAN's trajectory amplifies it:
+the same seed gives another run with another thread count. Say which was used (the README's
+rows: OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 for the batch-32 settings, two runs at a time).
 
 Settings: bce (today's default: BCE on logits, plain D), hinge-sn (hinge loss, spectrally
-normalised D), hinge (hinge loss only), sn (spectral norm only). Rows go to
+normalised D), hinge (hinge loss only), sn (spectral norm only), sn-lr4 (spectral norm, Adam
+4e-4 for G and D: twice the recipe's rate, which a spectrally normalised D may tolerate),
+sn-b32 (spectral norm, batches of 32: twice the steps per epoch at about the same cost), b32
+(batches of 32 alone). Rows go to
 benchmarks/results/gan_quality_<machine>.csv, one per (setting, seed, epoch, sampler).
 """
 import argparse
@@ -35,7 +44,10 @@ import numpy as np  # noqa: E402
 SETTINGS = {"bce": dict(loss="bce_logits", spectral_norm=False),
             "hinge-sn": dict(loss="hinge", spectral_norm=True),
             "hinge": dict(loss="hinge", spectral_norm=False),
-            "sn": dict(loss="bce_logits", spectral_norm=True)}
+            "sn": dict(loss="bce_logits", spectral_norm=True),
+            "sn-lr4": dict(loss="bce_logits", spectral_norm=True, lr_g=4e-4, lr_d=4e-4),
+            "sn-b32": dict(loss="bce_logits", spectral_norm=True, batch_size=32),
+            "b32": dict(loss="bce_logits", spectral_norm=False, batch_size=32)}
 FIELDS = ["setting", "seed", "epoch", "sampler", "fd", "classes", "kl_uniform", "train_s", "machine"]
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -46,22 +58,12 @@ def machine_slug():
 
 
 def standing_statistics(model, noise_batches):
-    """A copy of ``model`` whose BatchNorm running statistics are the equal-weight average over
-    ``noise_batches`` of its own batch statistics (train-mode forwards; momentum None)."""
-    import copy
-    from minigan import nn
-    model = copy.deepcopy(model)
-    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d)]
-    saved = [m.momentum for m in norms]
-    for m in norms:
-        m.running_mean[...], m.running_var[...], m.num_batches_tracked[...] = 0, 1, 0
-        m.momentum = None
-    model.train()
-    for z in noise_batches:
-        model(z)
-    for m, momentum in zip(norms, saved):
-        m.momentum = momentum
-    return model.eval()
+    """A copy of ``model`` with standing statistics (GeneratorAverage.recompute_statistics: the
+    equal-weight mean over ``noise_batches`` of its own batch statistics), in eval mode."""
+    from minigan.gan.ema import GeneratorAverage
+    copy = GeneratorAverage(model, decay=0.5)          # only for its copy of the model
+    copy.recompute_statistics(noise_batches)
+    return copy.model.eval()
 
 
 def run(setting, seed, epochs, score_at, n_samples, ema, path, machine, warmups=(9,),
@@ -77,8 +79,9 @@ def run(setting, seed, epochs, score_at, n_samples, ema, path, machine, warmups=
     mg.seed(seed)
     G = dcgan28_generator()
     D = dcgan28_discriminator(spectral_norm=SETTINGS[setting]["spectral_norm"])
-    cfg = gan.TrainConfig(batch_size=64, epochs=epochs, seed=seed, loss=SETTINGS[setting]["loss"],
-                          ema=ema, lr_g=2e-4, lr_d=2e-4)
+    recipe = dict(dict(batch_size=64, lr_g=2e-4, lr_d=2e-4), **SETTINGS[setting])
+    cfg = gan.TrainConfig(batch_size=recipe["batch_size"], epochs=epochs, seed=seed, loss=recipe["loss"],
+                          ema=ema, lr_g=recipe["lr_g"], lr_d=recipe["lr_d"])
     rows = []
     extra = {}                                         # warm-up c -> average (the trainer keeps c = 9)
 
@@ -132,11 +135,13 @@ def append(path, rows):
         w.writerows(rows)
 
 
-def report(path, epochs_shown=None):
+def report(paths, epochs_shown=None, settings=None):
     """The table of the saved rows: per setting (G, then its average) and epoch, FD of each
     seed, the median and the worst seed, each as a change from today's default (bce, G)."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = []
+    for path in paths:
+        with open(path, newline="") as f:
+            rows += [r for r in csv.DictReader(f) if settings is None or r["setting"] in settings]
     keys = sorted({(r["setting"], r["sampler"]) for r in rows},
                   key=lambda k: (list(SETTINGS).index(k[0]), k[1] != "G", k[1]))
     epochs = sorted({int(r["epoch"]) for r in rows} & set(epochs_shown or range(10 ** 6)))
@@ -184,18 +189,21 @@ def main(argv=None):
     p.add_argument("--report", action="store_true", help="print the table of the saved rows and stop")
     p.add_argument("--report-epochs", type=int, nargs="+", default=None,
                    help="epochs the table shows (default: every scored epoch)")
+    p.add_argument("--report-settings", nargs="+", default=None, help="settings the table shows")
+    p.add_argument("--also", nargs="+", default=[], metavar="CSV",
+                   help="with --report: rows of more CSV files in the same table")
     args = p.parse_args(argv)
     machine, slug = machine_slug()
     path = args.out or os.path.join(RESULTS, f"gan_quality_{slug}.csv")
     if args.report:
-        return report(path, args.report_epochs)
+        return report([path] + args.also, args.report_epochs, args.report_settings)
     for seed in args.seeds:
         for setting in args.settings:
             t0 = time.perf_counter()
             run(setting, seed, args.epochs, set(args.score_at), args.samples, args.ema, path, machine,
                 args.warmups, args.standing_stats)
             print(f"{setting} seed {seed}: {time.perf_counter() - t0:.0f} s", flush=True)
-    return report(path, args.report_epochs)
+    return report([path], args.report_epochs)
 
 
 if __name__ == "__main__":
