@@ -17,8 +17,8 @@ def write_rows(path, rows):
                                 classes=c, kl_uniform=0.1, train_s=100.0 * seed, machine="test"))
 
 
-def table(capsys, path, epochs=None):
-    study.report(str(path), epochs)
+def table(capsys, path, epochs=None, also=(), settings=None):
+    study.report([str(path)] + [str(a) for a in also], epochs, settings)
     lines = capsys.readouterr().out.splitlines()
     return {tuple(cell.strip() for cell in line.split("|")[1:3]): [c.strip() for c in line.split("|")[1:-1]]
             for line in lines[2:]}
@@ -41,3 +41,13 @@ def test_report_compares_median_and_worst_seed_with_the_default(tmp_path, capsys
     assert order.index(("bce", "10")) < order.index(("bce + EMA", "10")) < order.index(("hinge", "10"))
     assert ("bce", "25") in rows and ("bce", "25") not in table(capsys, path, [10])
 
+
+
+def test_report_joins_several_files_and_shows_only_the_settings_asked(tmp_path, capsys):
+    main, more = tmp_path / "main.csv", tmp_path / "more.csv"
+    write_rows(main, [("bce", "G", 10, [300, 400, 200], [9, 10, 10]),
+                      ("hinge", "G", 10, [330, 330, 330], [10, 9, 10])])
+    write_rows(more, [("b32", "EMA+SS", 10, [150, 200, 100], [10, 10, 10])])
+    rows = table(capsys, main, also=[more], settings=["bce", "b32"])
+    assert rows[("b32 + EMA+SS", "10")][3] == "150.0 (-50%)"             # against main's bce
+    assert ("hinge", "10") not in rows
