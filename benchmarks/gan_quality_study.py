@@ -24,7 +24,8 @@ Float rounding depends on the number of BLAS/numba threads, and a GAN's trajecto
 the same seed gives another run with another thread count. Say which was used (the README's
 rows: OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 for the batch-32 settings, two runs at a time).
 
-Settings: bce (the TensorFlow recipe and the default before this study: BCE on logits, plain D), hinge-sn (hinge loss, spectrally
+Settings: bce (the TensorFlow recipe and the default before this study: BCE on logits, plain
+D), hinge-sn (hinge loss, spectrally
 normalised D), hinge (hinge loss only), sn (spectral norm only), sn-lr4 (spectral norm, Adam
 4e-4 for G and D: twice the recipe's rate, which a spectrally normalised D may tolerate),
 sn-b32 (spectral norm, batches of 32: twice the steps per epoch at about the same cost), b32
