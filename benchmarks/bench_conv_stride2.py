@@ -16,7 +16,8 @@ import time
 
 import numpy as np
 
-from minigan.nn.im2col import Workspace, col2im, im2col
+from minigan.kernels.im2col import col2im_image as col2im, im2col_into as im2col
+from minigan.kernels.workspace import Workspace
 
 
 def median_ms(fn, repeats=15):

@@ -37,8 +37,8 @@ if __name__ == "__main__":
 
 import numpy as np  # noqa: E402
 import minigan as mg  # noqa: E402
-from minigan import kernels, nn  # noqa: E402
-from minigan.nn.im2col import Workspace  # noqa: E402
+from minigan import dispatch, nn  # noqa: E402
+from minigan.kernels.workspace import Workspace  # noqa: E402
 from dcgan_models import Z_DIM, minigan_dcgan, torch_dcgan  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -94,7 +94,7 @@ def step_flops(G, D, batch):
 class MiniganStep:
     """minigan's step; ``variant`` switches optimisations off to measure each one's effect."""
 
-    VARIANTS = {  # name: (skip unneeded input gradients, reuse workspaces, fast kernels)
+    VARIANTS = {  # name: (skip unneeded input gradients, reuse workspaces, fast path)
         "all": (True, True, True),
         "plain": (False, False, False),
         "+skip-input-grads": (True, False, False),
@@ -103,12 +103,9 @@ class MiniganStep:
     # Issue 13's changes, each switched off alone from "all" (its "before", measured in the same
     # run as "all", its "after"): "-name" runs everything but that change.
     CHANGES = {
-        "-conv-taps": "convolutions skip the padding's work (nn/conv_taps.py)",
-        "-philox-dropout": "Dropout's mask made in the kernel (Philox) instead of drawn floats",
+        "-conv-taps": "convolutions skip the padding's work (kernels/conv_taps.py)",
         "-frozen-d": "D frozen in G's backward: D's weight gradients, unused, are not computed",
     }
-    # The cumulative variants above predate the Philox masks: they draw floats, as then.
-    FLOAT_DROPOUT = ("plain", "+skip-input-grads", "+reuse-buffers", "-philox-dropout")
     # GPU: the fused CUDA kernels switched on one group at a time ("before" = none of them:
     # CuPy's own ops, as minigan ran on the GPU before they existed), to measure each group
     GPU_KERNELS = ("im2col", "col2im", "batchnorm", "bce_with_logits", "adam_many", "zero_many")
@@ -132,7 +129,6 @@ class MiniganStep:
         self.kernels_off = set(self.GPU_STAGES.get(variant, ()))
         if variant == "-conv-taps":
             self.kernels_off.add("conv_taps")
-        self.counter_dropout = variant not in self.FLOAT_DROPOUT
         self.freeze_d = variant not in ("plain", "+skip-input-grads", "+reuse-buffers", "-frozen-d")
         self.skip_input_grads, self.reuse, self.fast = self.VARIANTS.get(variant, self.VARIANTS["all"])
         self.device = device
@@ -147,8 +143,7 @@ class MiniganStep:
         self.zeros = mg.to_device(np.zeros((batch, 1), np.float32), device)
 
     def __call__(self):
-        kernels.ENABLED, Workspace.reuse, kernels.DISABLED = self.fast, self.reuse, self.kernels_off
-        nn.Dropout.counter_based = self.counter_dropout
+        dispatch.ENABLED, Workspace.reuse, dispatch.DISABLED = self.fast, self.reuse, self.kernels_off
         mg.backend.conv_tf32 = self.tf32
         G, D, loss, need = self.G, self.D, self.loss, not self.skip_input_grads
         value = loss.forward if self.read_each_loss else loss.evaluate
@@ -166,8 +161,7 @@ class MiniganStep:
         D.requires_grad_(True)
         self.opt_g.step()
         self.sync()
-        kernels.ENABLED, Workspace.reuse, kernels.DISABLED = True, True, set()
-        nn.Dropout.counter_based = True
+        dispatch.ENABLED, Workspace.reuse, dispatch.DISABLED = True, True, set()
         mg.backend.conv_tf32 = False
 
     def sync(self):
@@ -396,7 +390,7 @@ def main(argv=None):
         names += ["minigan-numpy"] + [n for n in available_engines() if n == "torch-cpu"]
         names += ["torch-cpu [frozen-d]"] if "torch-cpu" in names else []
     if args.gpu_stages and "minigan-cupy" in names:
-        names += [f"minigan-cupy [{v}]" for v in (*MiniganStep.GPU_STAGES, "-philox-dropout",
+        names += [f"minigan-cupy [{v}]" for v in (*MiniganStep.GPU_STAGES,
                                                   MiniganStep.READ_EACH_LOSS, MiniganStep.TF32)]
         if "torch-cuda" in names:
             names += ["torch-cuda [no-tf32]", "torch-cuda [item]"]

@@ -5,9 +5,10 @@
     y = D(x); dx = D.backward(dy)            # no autograd: every backward is written out
 """
 from . import nn, optim
+from . import dispatch, kernels  # noqa: E402,F401  (kernels registers the fast versions)
 from .backend import asnumpy, cuda_available, get_array_module, seed, to_device
 from .gradcheck import GradcheckReport, gradcheck
 
 __version__ = "0.1.0"
-__all__ = ["nn", "optim", "get_array_module", "to_device", "asnumpy", "cuda_available", "seed",
+__all__ = ["nn", "optim", "dispatch", "get_array_module", "to_device", "asnumpy", "cuda_available", "seed",
            "gradcheck", "GradcheckReport"]

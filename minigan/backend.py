@@ -1,8 +1,10 @@
 """Array backends: NumPy on the CPU, CuPy on a CUDA GPU.
 
-Every layer asks the array it is given which module to use (``xp = get_array_module(x)``),
-so the same code runs on both devices. CuPy is imported here and nowhere else, and only
-when a GPU is actually asked for: a CPU-only machine never needs it installed.
+Every layer asks the array it is given which module to use (``xp = get_array_module(x)``,
+arrays.py), so the same code runs on both devices. CuPy is imported only when a GPU is
+actually asked for — here (``to_device``, ``cuda_available``), in the GPU kernels
+(kernels/gpu.py) and in the Julia-set GPU path (data/julia.py) — so a CPU-only machine never
+needs it installed.
 
 Random numbers used by minigan (weight initialisation, Dropout masks, the noise the GAN
 examples draw) come from one generator per device, seeded together by :func:`seed`, so a
@@ -11,10 +13,10 @@ CPU, and on the GPU a Philox4x32-10 counter-based generator (philox.py) whose wh
 a key and a counter.
 """
 import contextlib
-import sys
 
 import numpy as np
 
+from .arrays import device_of, get_array_module  # noqa: F401  (re-exported: mg.backend.device_of)
 from .philox import PhiloxGenerator
 
 DEVICES = ("cpu", "cuda")
@@ -53,19 +55,6 @@ def cuda_available():
         return False
 
 
-def get_array_module(x):
-    """numpy or cupy, whichever owns array ``x`` (numpy for anything else)."""
-    cupy = sys.modules.get("cupy")
-    if cupy is not None and isinstance(x, cupy.ndarray):
-        return cupy
-    return np
-
-
-def device_of(x):
-    """'cuda' for a CuPy array, 'cpu' otherwise."""
-    return "cpu" if get_array_module(x) is np else "cuda"
-
-
 def check_device(device):
     """Validate a device name; returns it."""
     if device not in DEVICES:
@@ -99,7 +88,13 @@ def _new_generator(device, seed_value):
     check_device(device)
     if device == "cpu":
         return np.random.default_rng(seed_value)
-    return PhiloxGenerator(seed_value, device="cuda")
+    return PhiloxGenerator(seed_value, device="cuda", fill=_philox_fill_gpu)
+
+
+def _philox_fill_gpu(kind, shape, dtype, counter, key):
+    """The GPU generator's numbers, made by a CUDA kernel (kernels/gpu.py) on the device."""
+    from .kernels import gpu
+    return gpu.philox_fill(kind, shape, dtype, counter, key)
 
 
 def seed(n):

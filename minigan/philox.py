@@ -92,14 +92,15 @@ class PhiloxGenerator:
     """A Philox4x32-10 generator producing arrays on one device ('cpu' or 'cuda').
 
     Offers the two draws minigan needs — ``random`` (uniform [0, 1)) and ``standard_normal`` —
-    with NumPy's Generator signatures. On 'cuda' the numbers are made by a CuPy kernel on the
-    GPU (nothing is copied from the host); on 'cpu' by the NumPy reference above; both give
+    with NumPy's Generator signatures. On 'cpu' the numbers come from the NumPy reference
+    above; on 'cuda' from ``fill(kind, shape, dtype, counter, key)``, which the backend hands
+    in (a CUDA kernel that makes them on the GPU: nothing is copied from the host); both give
     the same numbers for the same key and counter. ``state`` / ``state = ...`` read and set
     {"key": [k0, k1], "counter": c}, which is all there is to save.
     """
 
-    def __init__(self, seed=None, device="cuda"):
-        self.device = device
+    def __init__(self, seed=None, device="cuda", fill=None):
+        self.device, self.fill = device, fill
         self.key = key_from_seed(seed)
         self.counter = 0
 
@@ -124,9 +125,10 @@ class PhiloxGenerator:
         n = int(np.prod(shape, dtype=np.int64))
         counter = self.counter
         self.counter += blocks_used(n, dtype, kind)
-        if self.device == "cuda":
-            from . import kernels     # here: kernels imports backend, which imports this module
-            return kernels.philox_fill(kind, shape, dtype, counter, self.key)
+        if self.device != "cpu":
+            if self.fill is None:
+                raise ValueError(f"PhiloxGenerator: device {self.device!r} needs a fill function")
+            return self.fill(kind, shape, dtype, counter, self.key)
         return (uniform if kind == "uniform" else normal)(n, counter, self.key, dtype).reshape(shape)
 
     def random(self, size=None, dtype=np.float32):

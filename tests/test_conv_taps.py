@@ -1,4 +1,4 @@
-"""Convolutions without work on padding (minigan/nn/conv_taps.py) against the plain
+"""Convolutions without work on padding (minigan/kernels/conv_taps.py) against the plain
 im2col/col2im path and PyTorch: the runs of in-image taps, the correlation by row runs, its
 weight gradient, the transposed correlation by phases, and the layers with these paths forced
 on (float64, odd sizes, strides, paddings, output_padding, kernels smaller than the stride)."""
@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 
 import minigan as mg
-from minigan import kernels, nn
-from minigan.nn import conv_taps
-from minigan.nn.im2col import Workspace, col2im, im2col
-
-torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install torch==2.13.0")
-from torch_mirror import mirror, rel_err, tensor  # noqa: E402
+from minigan import nn
+from minigan.kernels import conv_taps
+from minigan.kernels.workspace import Workspace
+from minigan.nn.im2col import col2im, im2col
+from torch_mirror import mirror, rel_err, tensor
 
 # (Cin, Cout, kernel, stride, padding, (H, W))
 CONV_SHAPES = [
@@ -40,7 +39,7 @@ CONVT_SHAPES = [
 @pytest.fixture(params=["numba", "numpy"])
 def gather_kind(request, monkeypatch):
     """Both twins of the block gather: the numba kernel and the strided NumPy slices."""
-    monkeypatch.setattr(kernels, "DISABLED", set() if request.param == "numba" else {"im2col"})
+    monkeypatch.setattr(mg.dispatch, "DISABLED", set() if request.param == "numba" else {"im2col"})
     return request.param
 
 
@@ -108,7 +107,7 @@ LAYERS = list(_layers())
 
 
 def _run(module, x, dy, disabled, monkeypatch):
-    monkeypatch.setattr(kernels, "DISABLED", disabled)
+    monkeypatch.setattr(mg.dispatch, "DISABLED", disabled)
     m = copy.deepcopy(module)
     y = m(x)
     return [mg.asnumpy(a) for a in (y, m.backward(dy), *[p.grad for p in m.parameters()])]
@@ -127,6 +126,7 @@ def test_layers_padding_free_equal_plain(index, forced, monkeypatch):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("index", range(len(LAYERS)))
 def test_layers_padding_free_gradcheck_and_torch(index, forced, rng):
     module, shape = LAYERS[index]

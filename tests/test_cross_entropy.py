@@ -6,7 +6,9 @@ import pytest
 import minigan as mg
 from minigan import nn
 from minigan.nn.cross_entropy import log_softmax, softmax
-from minigan.nn.layout import batch_first
+from minigan.kernels.layout import batch_first
+
+pytestmark = pytest.mark.usefixtures("path")        # every check on the plain and the fast path
 
 TOL = 1e-6
 SHAPES = [(1, 2), (4, 3), (7, 10), (16, 5)]
@@ -32,6 +34,7 @@ def test_gradcheck(shape, layout, device, rng):
 
 @pytest.mark.parametrize("scale", [0.1, 3.0, 50.0])
 @pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.oracle
 def test_matches_torch(shape, scale, device, rng):
     torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install torch==2.13.0")
     from torch_mirror import rel_err, tensor

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import minigan as mg
-from minigan import kernels, nn, philox
+from minigan import nn, philox
 from minigan.nn.dropout import keep_mask, keep_threshold
-from minigan.nn.layout import batch_first
+from minigan.kernels.layout import batch_first
 
 
 def _batch_last(a):
@@ -17,7 +17,7 @@ def _batch_last(a):
 
 
 def _run(shape, p, fast, monkeypatch, seed=3, first_sample=0, x=None):
-    monkeypatch.setattr(kernels, "ENABLED", fast)
+    monkeypatch.setattr(mg.dispatch, "ENABLED", fast)
     r = np.random.default_rng(0)
     x = _batch_last(r.standard_normal(shape).astype(np.float32)) if x is None else x
     dy = _batch_last(r.standard_normal(shape).astype(np.float32))
@@ -70,7 +70,7 @@ def test_keep_fraction_within_binomial_bounds(p):
 def test_masks_independent_across_calls_and_neighbours(monkeypatch):
     """Two forwards draw two keys: their masks agree as often as independent coins would, and
     within a mask neighbouring features and neighbouring samples are uncorrelated."""
-    monkeypatch.setattr(kernels, "ENABLED", True)
+    monkeypatch.setattr(mg.dispatch, "ENABLED", True)
     p, shape = 0.3, (64, 32, 7, 7)
     x = _batch_last(np.ones(shape, np.float32))
     mg.seed(0)
@@ -92,7 +92,7 @@ def test_masks_independent_across_calls_and_neighbours(monkeypatch):
 
 def test_masks_reproducible_from_the_generator_state(monkeypatch):
     """The generator's state (what checkpoints save) fixes the next masks exactly."""
-    monkeypatch.setattr(kernels, "ENABLED", True)
+    monkeypatch.setattr(mg.dispatch, "ENABLED", True)
     x = _batch_last(np.ones((8, 4, 3, 3), np.float32))
     d = nn.Dropout(0.5)
     mg.seed(42)
@@ -112,7 +112,7 @@ def test_masks_reproducible_from_the_generator_state(monkeypatch):
 def test_extreme_rates_and_eval(monkeypatch):
     x = _batch_last(np.random.default_rng(0).standard_normal((6, 5)).astype(np.float32))
     for fast in (True, False):
-        monkeypatch.setattr(kernels, "ENABLED", fast)
+        monkeypatch.setattr(mg.dispatch, "ENABLED", fast)
         np.testing.assert_array_equal(nn.Dropout(0.0)(x), x)
         d = nn.Dropout(1.0)
         np.testing.assert_array_equal(d(x), np.zeros_like(x))
@@ -123,7 +123,7 @@ def test_extreme_rates_and_eval(monkeypatch):
 
 def test_empty_batch_and_single_feature(monkeypatch):
     for fast in (True, False):
-        monkeypatch.setattr(kernels, "ENABLED", fast)
+        monkeypatch.setattr(mg.dispatch, "ENABLED", fast)
         assert nn.Dropout(0.5)(np.zeros((0, 3), np.float32)).shape == (0, 3)
         y = nn.Dropout(0.5)(np.ones(40, np.float32))                  # 40 samples of one feature
         assert set(np.unique(y)) <= {0.0, 2.0}
@@ -136,7 +136,7 @@ def test_the_device_drops_what_the_cpu_drops(shape, device, monkeypatch):
     kernel with itself)."""
     x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
     expected = _run(shape, 0.3, True, monkeypatch, first_sample=3, x=_batch_last(x))
-    monkeypatch.setattr(kernels, "ENABLED", True)
+    monkeypatch.setattr(mg.dispatch, "ENABLED", True)
     mg.seed(3)
     d = nn.Dropout(0.3).to(device)
     d.first_sample = 3

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 
 import minigan as mg
-from minigan import kernels, nn
+from minigan import nn
+from minigan.kernels import ops
+from minigan.kernels.layout import batch_first
 from minigan.nn.im2col import col2im, im2col
-from minigan.nn.layout import batch_first
 
 
 def _run(module, x, dy, fast, monkeypatch):
-    monkeypatch.setattr(kernels, "ENABLED", fast)
+    monkeypatch.setattr(mg.dispatch, "ENABLED", fast)
     mg.seed(5)
     m = copy.deepcopy(module)
     y = m(x)
@@ -32,6 +33,8 @@ def _layouts(rng, shape, device="cpu"):
 
 
 MODULES = [
+    ("linear", lambda: nn.Linear(40, 24), (32, 40), 1e-5),
+    ("reshape", lambda: nn.Reshape(10, 2, 2), (16, 8, 5), 0),
     ("leakyrelu", lambda: nn.LeakyReLU(0.2), (16, 8, 5, 5), 0),
     ("dropout", lambda: nn.Dropout(0.3), (16, 8, 5, 5), 0),
     ("batchnorm2d", lambda: nn.BatchNorm2d(8), (16, 8, 5, 5), 1e-5),
@@ -39,6 +42,8 @@ MODULES = [
     ("conv", lambda: nn.Conv2d(8, 4, 5, stride=2, padding=2), (16, 8, 7, 7), 1e-5),
     ("convT", lambda: nn.ConvTranspose2d(8, 4, 5, stride=2, padding=2, output_padding=1), (16, 8, 7, 7), 1e-5),
     ("convT-s1", lambda: nn.ConvTranspose2d(8, 4, (5, 3), stride=1, padding=(2, 1)), (16, 8, 7, 7), 1e-5),
+    ("conv-k4s2p1", lambda: nn.Conv2d(6, 8, 4, stride=2, padding=1), (16, 6, 8, 8), 1e-5),
+    ("convT-k4s2p1", lambda: nn.ConvTranspose2d(8, 6, 4, stride=2, padding=1), (16, 8, 4, 4), 1e-5),
 ]
 
 
@@ -62,7 +67,7 @@ def test_fast_path_matches_plain_numpy(name, factory, shape, rtol, layout, devic
 def test_fused_adam_matches_plain_numpy(weight_decay, device, rng, monkeypatch):
     results = []
     for fast in (True, False):
-        monkeypatch.setattr(kernels, "ENABLED", fast)
+        monkeypatch.setattr(mg.dispatch, "ENABLED", fast)
         model = nn.Linear(7, 5).to(device)
         model.load_state_dict({"weight": np.linspace(-1, 1, 35, dtype=np.float32).reshape(5, 7),
                                "bias": np.zeros(5, np.float32)})
@@ -88,11 +93,11 @@ def test_im2col_col2im_kernels_match_plain(k, s, p, hw, dtype, strided, device, 
     x = xp.moveaxis(mg.to_device(rng.standard_normal((4, 3) + hw).astype(dtype), device), 0, -1)
     x = x if strided else xp.ascontiguousarray(x)          # (C, H, W, N)
     out_hw = tuple((n + 2 * pp - kk) // ss + 1 for n, pp, kk, ss in zip(hw, p, k, s))
-    monkeypatch.setattr(kernels, "ENABLED", True)
+    monkeypatch.setattr(mg.dispatch, "ENABLED", True)
     fast = im2col(x, k, s, p, out_hw).copy()
     c = mg.to_device(rng.standard_normal(fast.shape).astype(dtype), device)
     fast_back = col2im(c, 3, hw, k, s, p, out_hw)
-    monkeypatch.setattr(kernels, "ENABLED", False)
+    monkeypatch.setattr(mg.dispatch, "ENABLED", False)
     np.testing.assert_array_equal(mg.asnumpy(fast), mg.asnumpy(im2col(x, k, s, p, out_hw)))
     tol = 1e-6 if dtype == np.float32 else 1e-13
     np.testing.assert_allclose(mg.asnumpy(fast_back), mg.asnumpy(col2im(c, 3, hw, k, s, p, out_hw)),
@@ -106,7 +111,7 @@ def test_batchnorm_running_stats_fast_match_plain(momentum, device, rng, monkeyp
     x = mg.to_device((rng.standard_normal((32, 6, 4, 4)) * 2 + 1).astype(np.float32), device)
     states = []
     for fast in (True, False):
-        monkeypatch.setattr(kernels, "ENABLED", fast)
+        monkeypatch.setattr(mg.dispatch, "ENABLED", fast)
         bn = nn.BatchNorm2d(6, momentum=momentum).to(device)
         for _ in range(3):
             bn(x)
@@ -123,7 +128,7 @@ def test_fused_bce_with_logits_matches_plain(dtype, device, rng, monkeypatch):
     t = mg.to_device(rng.random((64, 1)).astype(dtype), device)
     results = []
     for fast in (True, False):
-        monkeypatch.setattr(kernels, "ENABLED", fast)
+        monkeypatch.setattr(mg.dispatch, "ENABLED", fast)
         loss = nn.BCEWithLogitsLoss()
         results.append((loss(x, t), mg.asnumpy(loss.backward())))
     (value_fast, grad_fast), (value_plain, grad_plain) = results
@@ -147,11 +152,11 @@ def test_single_fast_paths_switch_off_by_name(device, rng, monkeypatch):
     """MINIGAN_KERNELS_OFF / kernels.DISABLED turns one fast path off; the others stay on."""
     cols = mg.to_device(rng.standard_normal((2, 3, 3, 4, 4, 5)).astype(np.float32), device)
     out = mg.backend.array_module_for(device).empty((2, 8, 8, 5), np.float32)
-    assert kernels.col2im(cols, (3, 3), (2, 2), (1, 1), out) is out
-    monkeypatch.setattr(kernels, "DISABLED", {"col2im"})
-    assert kernels.col2im(cols, (3, 3), (2, 2), (1, 1), out) is None
-    assert kernels.leaky_relu(cols, 0.2) is not None
-    assert set(kernels.NAMES) >= {"col2im", "batchnorm", "adam_many", "zero_many", "bce_with_logits"}
+    assert ops.col2im(cols, (3, 3), (2, 2), (1, 1), out) is out
+    monkeypatch.setattr(mg.dispatch, "DISABLED", {"col2im"})
+    assert ops.col2im(cols, (3, 3), (2, 2), (1, 1), out) is None
+    assert ops.leaky_relu(cols, 0.2) is not None
+    assert set(ops.NAMES) >= {"col2im", "batchnorm", "adam_many", "zero_many", "bce_with_logits"}
 
 
 def test_conv_tf32_is_opt_in_and_only_rounds_the_inputs(device, rng, monkeypatch):

@@ -5,7 +5,9 @@ import pytest
 
 import minigan as mg
 from minigan import nn
-from minigan.nn.layout import batch_first, batch_last
+from minigan.kernels.layout import batch_first, batch_last
+
+pytestmark = pytest.mark.usefixtures("path")        # every check on the plain and the fast path
 
 TOL = 1e-6
 
@@ -66,6 +68,7 @@ def _compare_with_torch(torch, pool, x, dy):
 
 
 @pytest.mark.parametrize("make,cfg,shape", CASES)
+@pytest.mark.oracle
 def test_matches_torch(make, cfg, shape, device, rng):
     torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install torch==2.13.0")
     pool = make(**cfg)
@@ -75,6 +78,7 @@ def test_matches_torch(make, cfg, shape, device, rng):
 
 
 @pytest.mark.parametrize("seed", range(4))
+@pytest.mark.oracle
 def test_random_configs_match_torch(seed, device):
     torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install torch==2.13.0")
     r = np.random.default_rng(seed)
@@ -90,6 +94,7 @@ def test_random_configs_match_torch(seed, device):
             _compare_with_torch(torch, pool, x, dy)
 
 
+@pytest.mark.oracle
 def test_max_pool_ties_pick_the_first_maximum_like_torch(device):
     torch = pytest.importorskip("torch", reason="PyTorch is the test oracle: pip install torch==2.13.0")
     r = np.random.default_rng(3)

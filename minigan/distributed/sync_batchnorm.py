@@ -19,7 +19,7 @@ communication (running statistics).
 import numpy as np
 
 from ..nn.batchnorm import _BatchNorm
-from ..nn.layout import batch_first, batch_last
+from ..kernels.layout import batch_first, batch_last
 
 
 class SyncBatchNorm(_BatchNorm):

@@ -1,8 +1,8 @@
 """numba kernels for the CPU: the hot loops that NumPy cannot fuse or spread over cores.
 
-Each kernel has a plain NumPy twin — the math in the layer that calls it, which runs when the
-kernel cannot (``kernels/__init__.py`` returns None then) or the fast paths are off;
-tests/test_kernels.py proves they agree. The kernels work on flat 1-D views of arrays that
+Each kernel serves a fast version of a layer's plain math (dispatch.py), which runs when the
+kernel cannot (``ops.py`` returns None then) or the fast path is off; tests/test_kernels.py
+proves they agree. The kernels work on flat 1-D views of arrays that
 share one memory layout, or on the batch-last (C, H, W, N) arrays of im2col.py, and are
 parallel over elements or channels
 (``prange``), never over a reduction, so results do not depend on the thread count.
@@ -28,19 +28,6 @@ def leaky_relu_backward(x, dy, slope, out):
     """out = dy if x > 0 else slope·dy."""
     for i in prange(x.size):
         out[i] = dy[i] if x[i] > 0 else dy[i] * slope
-
-
-@njit(parallel=True, cache=True)
-def dropout_forward(x, uniform, p, scale, out):
-    """out = x·scale where uniform ≥ p, else 0   (scale = 1/(1 − p))."""
-    for i in prange(x.size):
-        out[i] = x[i] * scale if uniform[i] >= p else 0
-
-
-@njit(parallel=True, cache=True)
-def dropout_backward(dy, uniform, p, scale, out):
-    for i in prange(dy.size):
-        out[i] = dy[i] * scale if uniform[i] >= p else 0
 
 
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)

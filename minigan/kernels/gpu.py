@@ -2,9 +2,9 @@
 gpu_kernels.cu (Philox random numbers, im2col, col2im as a gather, BatchNorm forward and
 backward in one launch each) compiled once per process by CuPy.
 
-Created on first use (importing this module imports CuPy; only kernels/__init__ does that,
-and only for CuPy arrays). Every function here has a plain twin — the NumPy/CuPy lines in the
-layer that calls it — and tests/test_kernels.py checks that they agree.
+Created on first use (importing this module imports CuPy; only kernels/ops.py and the GPU
+generator, backend.py, do that, and only for CuPy arrays). Every function here serves a fast
+version of a layer's plain math (dispatch.py), and tests/test_kernels.py checks that they agree.
 """
 import functools
 import os
@@ -20,8 +20,6 @@ def _kernel(name):
     specs = {
         "leaky_fwd": ("T x, T slope", "T y", "y = x > 0 ? x : x * slope"),
         "leaky_bwd": ("T x, T dy, T slope", "T dx", "dx = x > 0 ? dy : dy * slope"),
-        "drop_fwd": ("T x, T u, T p, T scale", "T y", "y = u >= p ? x * scale : T(0)"),
-        "drop_bwd": ("T dy, T u, T p, T scale", "T dx", "dx = u >= p ? dy * scale : T(0)"),
         "keep_bwd": ("T dy, K keep, T scale", "T dx", "dx = keep ? dy * scale : T(0)"),
         "adam": ("T g0, T beta1, T beta2, T step_size, T bc2_sqrt, T eps, T wd",
                  "T param, T m, T v",
@@ -72,14 +70,6 @@ def leaky_relu_forward(x, slope, out):
 
 def leaky_relu_backward(x, dy, slope, out):
     return _kernel("leaky_bwd")(x, dy, slope, out)
-
-
-def dropout_forward(x, u, p, scale, out):
-    return _kernel("drop_fwd")(x, u, p, scale, out)
-
-
-def dropout_backward(dy, u, p, scale, out):
-    return _kernel("drop_bwd")(dy, u, p, scale, out)
 
 
 def dropout_keep_backward(dy, keep, scale, out):

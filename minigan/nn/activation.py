@@ -1,6 +1,6 @@
 """Elementwise activations. Each keeps what its derivative needs and nothing more."""
-from .. import kernels
-from ..backend import get_array_module
+from ..arrays import get_array_module
+from ..dispatch import fast_version
 from .module import Module
 
 
@@ -36,13 +36,13 @@ class LeakyReLU(_Elementwise):
         super().__init__()
         self.negative_slope = float(negative_slope)
 
+    @fast_version("leaky_relu")
     def _f(self, xp, x):
-        fast = kernels.leaky_relu(x, self.negative_slope)           # one fused pass, both cores
-        return fast if fast is not None else xp.where(x > 0, x, x * self.negative_slope)
+        return xp.where(x > 0, x, x * self.negative_slope)
 
+    @fast_version("leaky_relu_grad")
     def _df(self, xp, x, y, dy):
-        fast = kernels.leaky_relu_grad(x, dy, self.negative_slope)
-        return fast if fast is not None else xp.where(x > 0, dy, dy * self.negative_slope)
+        return xp.where(x > 0, dy, dy * self.negative_slope)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"

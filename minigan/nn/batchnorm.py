@@ -1,14 +1,13 @@
 """Batch normalisation over the batch (and spatial) axes, per feature/channel."""
 import numpy as np
 
-from .. import kernels
-from ..backend import get_array_module
-from .layout import batch_first, batch_last
+from ..arrays import get_array_module
+from ..dispatch import fast_version
 from .module import Module, Parameter
 
 
 class _BatchNorm(Module):
-    """y = γ · x̂ + β with x̂ = (x − μ) / √(σ² + ε), per channel c.
+    """y = γ · x̂ + β with x̂ = (x − μ) / √(σ² + ε), per channel c (axis 1 of x).
 
     Training: μ, σ² are the mean and *biased* variance over the M = N·(spatial) values of
     channel c in this batch, and the running estimates move by PyTorch's rule
@@ -16,11 +15,12 @@ class _BatchNorm(Module):
         running_var  ← (1 − m)·running_var  + m·σ²·M/(M − 1)     (unbiased)
     Eval: μ, σ² are the running estimates.
 
-    Shapes (batch-last in memory): x viewed as X (C, M); γ, β (C,).
-    Backward, with dX = ∂L/∂y as (C, M) and dX̂ = dX·γ:
-        ∂L/∂γ += Σ_M dX·x̂      ∂L/∂β += Σ_M dX
-        training: ∂L/∂x = (1/√(σ²+ε)) · (dX̂ − mean_M(dX̂) − x̂ · mean_M(dX̂·x̂))
-        eval:     ∂L/∂x = dX̂ / √(σ²+ε)
+    Shapes: x (N, C) or (N, C, ...); γ, β, μ, σ² (C,), broadcast along axis 1.
+    Backward, with dy = ∂L/∂y, sums and means over the M values of each channel, dx̂ = dy·γ:
+        ∂L/∂γ += Σ dy·x̂      ∂L/∂β += Σ dy
+        training: ∂L/∂x = (1/√(σ²+ε)) · (dx̂ − mean(dx̂) − x̂ · mean(dx̂·x̂))
+        eval:     ∂L/∂x = dx̂ / √(σ²+ε)
+    (batchnorm_backward_steps below derives the training form node by node.)
     """
 
     _ranks = ()
@@ -39,48 +39,34 @@ class _BatchNorm(Module):
             self.register_buffer("running_var", np.ones(num_features, dtype=np.float32))
             self.register_buffer("num_batches_tracked", np.zeros((), dtype=np.int64))
 
+    @staticmethod
+    def _axes_and_shape(x):
+        """The axes a channel's statistics run over (all but axis 1), and the shape that
+        broadcasts a per-channel (C,) array along axis 1: (1, C, 1, ...)."""
+        axes = (0,) + tuple(range(2, x.ndim))
+        return axes, (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+    @fast_version("BatchNorm.forward")
     def forward(self, x):
         self._check_input(x, self._ranks, 1, self.num_features)
-        x_t = batch_last(x)                                   # (C, ..., N)
-        x2 = x_t.reshape(self.num_features, -1)               # (C, M); copies only if strided
+        xp = get_array_module(x)
+        axes, c = self._axes_and_shape(x)
         use_batch_stats = self.training or not self.track_running_stats
-        if use_batch_stats and x2.shape[1] < 2:
-            raise ValueError(f"{type(self).__name__}: training needs more than 1 value per "
-                             f"channel, got input shape {tuple(x.shape)}")
-        fast = self._fused_forward(x2) if use_batch_stats else None   # numba / CUDA
-        y, x_hat, inv_std = fast if fast is not None else self._plain_forward(x2, use_batch_stats)
-        self._cache = (x_hat, inv_std, use_batch_stats, x.shape)
-        return batch_first(y.reshape(x_t.shape))
-
-    def _plain_forward(self, x2, use_batch_stats):
-        """The math on (C, M) rows: statistics, normalisation, affine map -> (y, x̂, 1/√(σ²+ε))."""
-        xp = get_array_module(x2)
         if use_batch_stats:
-            mean, var = x2.mean(axis=1), x2.var(axis=1)           # var: biased, 1/M
+            m = x.size // self.num_features                       # values per channel
+            if m < 2:
+                raise ValueError(f"{type(self).__name__}: training needs more than 1 value per "
+                                 f"channel, got input shape {tuple(x.shape)}")
+            mean, var = x.mean(axis=axes), x.var(axis=axes)       # var: biased, 1/M
             if self.training and self.track_running_stats:
-                self._update_running_stats(mean, var, x2.shape[1])
+                self._update_running_stats(mean, var, m)
         else:
             mean, var = self.running_mean, self.running_var
-        inv_std = 1 / xp.sqrt(var + self.eps)
-        x_hat = (x2 - mean[:, None]) * inv_std[:, None]
-        y = x_hat * self.weight.data[:, None] + self.bias.data[:, None] if self.affine else x_hat
-        return y, x_hat, inv_std
-
-    def _fused_forward(self, x2):
-        """:meth:`_plain_forward` with batch statistics in one kernel pass per channel (numba on
-        the CPU, CUDA on the GPU, which also moves the running estimates), or None."""
-        if not self.affine:
-            return None
-        update = self.training and self.track_running_stats
-        running = ((self.running_mean, self.running_var, self.momentum)
-                   if update and self.momentum is not None else None)
-        fast = kernels.batchnorm_forward(x2, self.weight.data, self.bias.data, self.eps, running)
-        if fast is None:
-            return None
-        y, x_hat, mean, var, inv_std, running_done = fast
-        if update:
-            self._update_running_stats(mean, var, x2.shape[1], values_done=running_done)
-        return y, x_hat, inv_std
+        inv_std = 1 / xp.sqrt(var + self.eps)                     # (C,)
+        x_hat = (x - mean.reshape(c)) * inv_std.reshape(c)
+        y = x_hat * self.weight.data.reshape(c) + self.bias.data.reshape(c) if self.affine else x_hat
+        self._cache = (x_hat, inv_std, use_batch_stats)
+        return y
 
     def _update_running_stats(self, mean, var, m, values_done=False):
         """Count the batch and move the running estimates (unless the fused GPU kernel already
@@ -94,31 +80,24 @@ class _BatchNorm(Module):
         self.running_var *= 1 - momentum
         self.running_var += (momentum * m / (m - 1)) * var
 
+    @fast_version("BatchNorm.backward")
     def backward(self, grad_output, need_input_grad=True):   # dL/dx is always computed
-        x_hat, inv_std, used_batch_stats, x_shape = self._get_cache()
-        self._check_grad(grad_output, x_shape, x_hat)
-        dy_t = batch_last(grad_output)
-        dy = dy_t.reshape(self.num_features, -1)              # (C, M)
-        if used_batch_stats and self.affine:                  # (a frozen γ or β: into scratch)
-            dgamma, dbeta = (p.grad if p.requires_grad else get_array_module(p.grad).zeros_like(p.grad)
-                             for p in (self.weight, self.bias))
-            dx = kernels.batchnorm_backward(dy, x_hat, self.weight.data, inv_std, dgamma, dbeta)
-            if dx is not None:                                # numba: the lines below, fused
-                return batch_first(dx.reshape(dy_t.shape))
+        x_hat, inv_std, used_batch_stats = self._get_cache()
+        self._check_grad(grad_output, x_hat.shape, x_hat)
+        axes, c = self._axes_and_shape(x_hat)
+        dy = grad_output
         if self.affine:
             if self.weight.requires_grad:
-                self.weight.grad += (dy * x_hat).sum(axis=1)
+                self.weight.grad += (dy * x_hat).sum(axis=axes)
             if self.bias.requires_grad:
-                self.bias.grad += dy.sum(axis=1)
-            dx_hat = dy * self.weight.data[:, None]
+                self.bias.grad += dy.sum(axis=axes)
+            dx_hat = dy * self.weight.data.reshape(c)
         else:
             dx_hat = dy
-        if used_batch_stats:
-            dx = (dx_hat - dx_hat.mean(axis=1, keepdims=True)
-                  - x_hat * (dx_hat * x_hat).mean(axis=1, keepdims=True)) * inv_std[:, None]
-        else:
-            dx = dx_hat * inv_std[:, None]
-        return batch_first(dx.reshape(dy_t.shape))
+        if not used_batch_stats:                                  # μ, σ² are constants
+            return dx_hat * inv_std.reshape(c)
+        return (dx_hat - dx_hat.mean(axis=axes, keepdims=True)
+                - x_hat * (dx_hat * x_hat).mean(axis=axes, keepdims=True)) * inv_std.reshape(c)
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

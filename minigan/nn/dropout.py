@@ -1,10 +1,10 @@
 """Inverted dropout, its mask a function of (key, sample, feature) by a counter-based generator."""
 import numpy as np
 
-from .. import kernels
-from ..backend import device_of, get_array_module, rng
+from ..arrays import get_array_module
+from ..backend import rng
+from ..dispatch import fast_version
 from ..philox import philox4x32
-from .layout import batch_first, batch_last, random_like
 from .module import Module
 
 
@@ -16,7 +16,7 @@ def keep_threshold(p):
 
 def keep_mask(key, p, n_samples, features, first_sample=0, chunk=1 << 14):
     """Which elements Dropout keeps, as a bool array (n_samples, features) — the plain NumPy
-    twin of kernels/cpu.py's ``dropout_philox_forward``, which makes the same bits.
+    reference for the numba and CUDA kernels (kernels/dropout.py), which make the same bits.
 
     Element (sample n, feature f), with F features per sample (f is the index into the sample
     flattened in C order, e.g. f = (c·H + h)·W + w for an image) and B = ⌈F/4⌉:
@@ -44,6 +44,26 @@ def keep_mask(key, p, n_samples, features, first_sample=0, chunk=1 << 14):
     return keep.reshape(n_samples, 4 * B)[:, :features]
 
 
+def inverse_keep_probability(p):
+    """1/(1 − p), the factor a kept element is scaled by (0 when p = 1: nothing is kept)."""
+    return 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
+
+
+@fast_version("dropout")                  # numba / CUDA: the mask made inside the kernel
+def dropout(x, key, p, first_sample=0):
+    """(y, keep): y = x · keep / (1 − p), keep = :func:`keep_mask` shaped like x."""
+    xp = get_array_module(x)
+    n, features = x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64))
+    keep = xp.asarray(keep_mask(key, p, n, features, first_sample)).reshape(x.shape)
+    return x * (keep * x.dtype.type(inverse_keep_probability(p))), keep
+
+
+@fast_version("dropout_grad")
+def dropout_grad(dy, keep, p):
+    """dx = dy · keep / (1 − p): the gradient flows through the kept elements only."""
+    return dy * (keep * dy.dtype.type(inverse_keep_probability(p)))
+
+
 class Dropout(Module):
     """Training: y = x · mask / (1 − p), each element kept (mask 1) with probability 1 − p,
     independently; eval: y = x.
@@ -53,18 +73,14 @@ class Dropout(Module):
 
     The mask: every forward draws a fresh 64-bit Philox key from minigan's CPU generator
     (``mg.seed``, saved in checkpoints; on a GPU too: drawing it needs no GPU), and
-    :func:`keep_mask` turns (key, sample, feature) into the keep decisions — inside the numba
-    or CUDA kernel that applies them, so no random floats are drawn or stored (the forward
-    keeps a one-byte mask for the backward). The generator's state therefore fixes every
-    mask, a resumed run repeats them exactly, and the CPU and the GPU drop the same elements.
-    ``first_sample`` (default 0) is the index of this batch's first sample in a larger global
-    batch, for data-parallel training (see :func:`keep_mask`).
-    With ``Dropout.counter_based = False`` masks come from uniform floats drawn by the
-    device's generator instead, u ≥ p (minigan's masks before; the benchmarks' ablation
-    measures the difference).
+    :func:`keep_mask` turns (key, sample, feature) into the keep decisions — on the fast path
+    inside the numba or CUDA kernel that applies them, so no random floats are drawn or stored
+    (the forward keeps a one-byte mask for the backward). The generator's state therefore
+    fixes every mask, a resumed run repeats them exactly, and the CPU and the GPU, the plain and
+    the fast path, drop the same elements. ``first_sample`` (default 0) is the index of this
+    batch's first sample in a larger global batch, for data-parallel training (see
+    :func:`keep_mask`).
     """
-
-    counter_based = True
 
     def __init__(self, p=0.5):
         super().__init__()
@@ -73,68 +89,25 @@ class Dropout(Module):
         self.p = float(p)
         self.first_sample = 0
 
-    def _active(self):
-        return self.training and self.p > 0.0
-
-    def _scale(self):
-        return 0.0 if self.p >= 1.0 else 1.0 / (1.0 - self.p)
-
     def forward(self, x):
         self._check_input(x, range(1, 9))
-        if not self._active():
-            self._cache = (None, None, x.shape, x)
+        if not (self.training and self.p > 0.0):
+            self._cache = (None, x.shape, x)
             return x
-        if not Dropout.counter_based:
-            return self._forward_uniform(x)
         key = tuple(int(k) for k in rng("cpu").integers(0, 2 ** 32, size=2, dtype=np.uint64))
-        n, features = x.shape[0], int(np.prod(x.shape[1:], dtype=np.int64))
-        x_t = batch_last(x)                                        # (..., N)
-        fast = None
-        if x_t.flags.c_contiguous:                                 # minigan's own activations
-            fast = kernels.dropout_philox(x_t.reshape(features, n), key, keep_threshold(self.p),
-                                          self._scale(), self.first_sample)
-        if fast is not None:
-            y2, keep2 = fast                                       # (F, N), batch-last
-            y, keep = (batch_first(a.reshape(x_t.shape)) for a in (y2, keep2))
-        else:                                                      # the plain twin
-            xp = get_array_module(x)
-            keep = xp.asarray(keep_mask(key, self.p, n, features, self.first_sample)).reshape(x.shape)
-            y = x * self._scaled(keep, x.dtype)
-        self._cache = ("keep", keep, x.shape, x)
-        return y
-
-    def _forward_uniform(self, x):
-        """The GPU's Dropout: mask[i] = [u[i] ≥ p], u[i] ~ U[0, 1) drawn in x's memory order."""
-        u = random_like(rng(device_of(x)), x)
-        y = kernels.dropout(x, u, self.p) if self.p < 1.0 else None
-        if y is None:
-            y = x * self._scaled(u >= self.p, x.dtype)
-        self._cache = ("uniform", u, x.shape, x)
+        y, keep = dropout(x, key, self.p, self.first_sample)
+        self._cache = (keep, x.shape, x)
         return y
 
     def backward(self, grad_output, need_input_grad=True):   # dL/dx is always computed
-        kind, mask, shape, x = self._get_cache()
+        keep, shape, x = self._get_cache()
         self._check_grad(grad_output, shape, x)
-        if kind is None:
-            return grad_output
-        if kind == "uniform":
-            dx = kernels.dropout_grad(grad_output, mask, self.p) if self.p < 1.0 else None
-        else:
-            dx = kernels.dropout_keep_grad(grad_output, mask, self._scale())
-        return dx if dx is not None else grad_output * self._scaled(self._kept(), grad_output.dtype)
-
-    def _kept(self):
-        kind, mask, _, _ = self._get_cache()
-        return mask >= self.p if kind == "uniform" else mask
-
-    def _scaled(self, kept, dtype):
-        """mask / (1 − p): 1/(1 − p) where kept, 0 where dropped (all 0 when p = 1)."""
-        return kept.astype(dtype) * dtype.type(self._scale())
+        return grad_output if keep is None else dropout_grad(grad_output, keep, self.p)
 
     def mask(self):
         """The scaled mask mask/(1 − p) of the last forward (None in eval or with p = 0)."""
-        kind, _, _, x = self._get_cache()
-        return None if kind is None else self._scaled(self._kept(), x.dtype)
+        keep, _, x = self._get_cache()
+        return None if keep is None else keep * x.dtype.type(inverse_keep_probability(self.p))
 
     def extra_repr(self):
         return f"p={self.p}"

@@ -1,8 +1,7 @@
 """Linear: y = x Wᵀ + b."""
-from ..backend import get_array_module
+from ..dispatch import fast_version
 from . import init
-from .im2col import Workspace, positive_count
-from .layout import batch_first, batch_last
+from .arguments import positive_count
 from .module import Module
 
 
@@ -11,16 +10,10 @@ class Linear(Module):
 
     Shapes: x (N, in), W (out, in), b (out,), y (N, out).
 
-    Forward is computed as yᵀ = W xᵀ + b: with the batch as the last axis in memory
-    (layout.py) the product lands in the layout the next layer wants, and xᵀ is free.
-
     Backward, for upstream gradient dy = ∂L/∂y (N, out):
         ∂L/∂W += dyᵀ x        (out, N) @ (N, in)  -> (out, in)
         ∂L/∂b += Σ_n dy[n]    (out,)
-        ∂L/∂x  = dy W         returned as (W.T @ dyᵀ)ᵀ  -> (N, in)
-
-    The product dyᵀ x is written into a reused buffer, then added: a fresh (out, in) result
-    (5 MB for the DCGAN's first layer) costs page faults on every step.
+        ∂L/∂x  = dy W         (N, out) @ (out, in) -> (N, in)
     """
 
     def __init__(self, in_features, out_features, bias=True):
@@ -29,30 +22,28 @@ class Linear(Module):
         self.out_features = positive_count("Linear", "out_features", out_features)
         self.weight, self.bias = init.default_weight_and_bias(
             (out_features, in_features), out_features, fan_in=in_features, bias=bias)
-        self._workspace = Workspace()
 
+    @fast_version("Linear.forward")
     def forward(self, x):
         self._check_input(x, 2, 1, self.in_features)
-        x_t = batch_last(x)                                   # (in, N)
-        y_t = self.weight.data @ x_t                          # (out, N)
+        y = x @ self.weight.data.T                            # (N, in) @ (in, out) -> (N, out)
         if self.bias is not None:
-            y_t += self.bias.data[:, None]
+            y += self.bias.data
         self._cache = (x,)
-        return batch_first(y_t)                               # (N, out)
+        return y
 
+    @fast_version("Linear.backward")
     def backward(self, grad_output, need_input_grad=True):
         (x,) = self._get_cache()
         self._check_grad(grad_output, (x.shape[0], self.out_features), x)
-        dy_t = batch_last(grad_output)                        # (out, N)
-        xp = get_array_module(x)
+        dy = grad_output                                      # (N, out)
         if self.weight.requires_grad:
-            dw = self._workspace.get("dW", xp, self.weight.data.shape, xp.result_type(dy_t, x))
-            self.weight.grad += xp.matmul(dy_t, x, out=dw)    # (out, N) @ (N, in)
+            self.weight.grad += dy.T @ x                      # (out, N) @ (N, in)
         if self.bias is not None and self.bias.requires_grad:
-            self.bias.grad += dy_t.sum(axis=1)
+            self.bias.grad += dy.sum(axis=0)
         if not need_input_grad:
             return None
-        return batch_first(self.weight.data.T @ dy_t)         # (in, N) -> (N, in)
+        return dy @ self.weight.data                          # (N, out) @ (out, in)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -1,8 +1,8 @@
 """Losses (mean reduction): ``loss = fn(input, target)`` then ``dinput = fn.backward()``."""
 import numpy as np
 
-from .. import kernels
-from ..backend import device_of, get_array_module
+from ..arrays import device_of, get_array_module
+from ..dispatch import fast_version
 from .activation import sigmoid
 
 
@@ -34,25 +34,22 @@ class _Loss:
             raise TypeError(f"{name}: input must be floating point, got dtype {input.dtype}")
         target = target.astype(input.dtype, copy=False)
         self._cache = (input, target)
-        fast = self._fast_mean(input, target)
-        return fast if fast is not None else self._loss(get_array_module(input), input, target).mean()
+        return self._mean(get_array_module(input), input, target)
 
     def backward(self):
         cache = getattr(self, "_cache", None)
         if cache is None:
             raise RuntimeError(f"{type(self).__name__}.backward called before the loss was computed")
         input, target = cache
-        fast = self._fast_grad(input, target)
-        if fast is not None:
-            return fast
-        grad = self._grad(get_array_module(input), input, target) / input.size
-        return grad.astype(input.dtype, copy=False)
+        return self._mean_grad(get_array_module(input), input, target)
 
-    def _fast_mean(self, input, target):   # a fused kernel for the mean loss, where one exists
-        return None
+    def _mean(self, xp, x, t):
+        """mean_n ℓ(x_n, t_n)"""
+        return self._loss(xp, x, t).mean()
 
-    def _fast_grad(self, input, target):   # ... and for its gradient
-        return None
+    def _mean_grad(self, xp, x, t):
+        """∂ mean(ℓ) / ∂x = ℓ'(x, t) / n, in x's dtype"""
+        return (self._grad(xp, x, t) / x.size).astype(x.dtype, copy=False)
 
     def __repr__(self):
         return f"{type(self).__name__}()"
@@ -71,11 +68,13 @@ class BCEWithLogitsLoss(_Loss):
     def _grad(self, xp, x, t):
         return sigmoid(x) - t
 
-    def _fast_mean(self, x, t):            # GPU: one reduction instead of nine passes
-        return kernels.bce_with_logits_mean(x, t)
+    @fast_version("bce_with_logits_mean")      # GPU: one reduction instead of nine passes
+    def _mean(self, xp, x, t):
+        return self._loss(xp, x, t).mean()
 
-    def _fast_grad(self, x, t):            # GPU: one pass instead of about ten
-        return kernels.bce_with_logits_grad(x, t)
+    @fast_version("bce_with_logits_grad")      # GPU: one pass instead of about ten
+    def _mean_grad(self, xp, x, t):
+        return (self._grad(xp, x, t) / x.size).astype(x.dtype, copy=False)
 
 
 class BCELoss(_Loss):

@@ -11,8 +11,16 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .. import kernels
-from ..backend import array_module_for, check_device, device_of, get_array_module
+from ..arrays import device_of, get_array_module
+from ..backend import array_module_for, check_device
+from ..dispatch import fast_version
+
+
+@fast_version("zero_grads")               # GPU: one launch for all of them
+def zero_grads(grads):
+    """Set every gradient array to 0, in place (Module.zero_grad, Optimizer.zero_grad)."""
+    for g in grads:
+        g[...] = 0
 
 
 class Parameter:
@@ -112,11 +120,7 @@ class Module:
         return self
 
     def zero_grad(self):
-        params = self.parameters()
-        if params and kernels.zero_many([p.grad for p in params]) is not None:   # GPU: one launch
-            return
-        for p in params:
-            p.grad[...] = 0
+        zero_grads([p.grad for p in self.parameters()])
 
     # --- state ----------------------------------------------------------------------------
     def state_dict(self):

@@ -3,7 +3,7 @@
 Pooling is a convolution without weights: im2col (im2col.py) lays every kh×kw window out as
 one column, a reduction over the window axis gives the output, and the input gradient goes
 back through col2im, the adjoint of im2col — the same two routines the convolutions use, in
-minigan's batch-last layout (layout.py):
+the batch-last layout of im2col.py:
 
     x (N, C, H, W)  = (C, H, W, N) in memory
     columns         (C, kh·kw, Ho·Wo·N)
@@ -13,10 +13,20 @@ minigan's batch-last layout (layout.py):
 with Ho = ⌊(H + 2ph − kh)/sh⌋ + 1 (PyTorch's default ``ceil_mode=False``) and the stride
 defaulting to the kernel size, as in PyTorch. No Python loop runs over the batch or the pixels.
 """
-from ..backend import get_array_module
-from .im2col import Workspace, checked_output_size, col2im, im2col, pair
-from .layout import batch_first, batch_last, contiguous_batch_last
+from ..arrays import get_array_module
+from .arguments import pair
+from .im2col import checked_output_size, col2im, im2col
 from .module import Module
+
+
+def batch_last(x):
+    """(N, C, H, W) -> (C, H, W, N), the layout of im2col.py (a view)."""
+    return x.transpose(1, 2, 3, 0)
+
+
+def batch_first(x):
+    """(C, H, W, N) -> (N, C, H, W) (a view)."""
+    return x.transpose(3, 0, 1, 2)
 
 
 def _window_inside(kernel, stride, padding, size, out_size, xp):
@@ -42,7 +52,6 @@ class _Pool2d(Module):
         if any(2 * p > k for p, k in zip(self.padding, self.kernel_size)):
             raise ValueError(f"{name}: padding {self.padding} must be at most half the kernel "
                              f"size {self.kernel_size} (as in PyTorch)")
-        self._workspace = Workspace()
 
     def output_size(self, h, w):
         """(Ho, Wo) for an H×W input; raises if the kernel does not fit the padded input."""
@@ -54,8 +63,8 @@ class _Pool2d(Module):
         n, c, h, w = x.shape
         ho, wo = self.output_size(h, w)
         kh, kw = self.kernel_size
-        columns = im2col(batch_last(x), self.kernel_size, self.stride, self.padding, (ho, wo),
-                         self._workspace)                        # (C·kh·kw, Ho·Wo·N)
+        columns = im2col(batch_last(x), self.kernel_size, self.stride, self.padding,
+                         (ho, wo))                               # (C·kh·kw, Ho·Wo·N)
         return columns.reshape(c, kh * kw, ho, wo, n), (n, c, h, w), (ho, wo)
 
     def _inside(self, xp, h, w, ho, wo):
@@ -112,7 +121,7 @@ class MaxPool2d(_Pool2d):
         argmax, (n, c, h, w), (ho, wo), x = self._get_cache()
         self._check_grad(grad_output, (n, c, ho, wo), x)
         xp = get_array_module(argmax)
-        dy = contiguous_batch_last(grad_output)                  # (C, Ho, Wo, N)
+        dy = batch_last(grad_output)                  # (C, Ho, Wo, N)
         offsets = xp.arange(self.kernel_size[0] * self.kernel_size[1], dtype=argmax.dtype)
         chosen = argmax[:, None] == offsets[None, :, None, None, None]   # (C, K, Ho, Wo, N)
         dcolumns = chosen * dy[:, None]                          # 0 except at the argmax
@@ -155,7 +164,7 @@ class AvgPool2d(_Pool2d):
         divisor, (n, c, h, w), (ho, wo), x = self._get_cache()
         self._check_grad(grad_output, (n, c, ho, wo), x)
         xp = get_array_module(divisor)
-        share = contiguous_batch_last(grad_output) / divisor     # (C, Ho, Wo, N)
+        share = batch_last(grad_output) / divisor     # (C, Ho, Wo, N)
         k = self.kernel_size[0] * self.kernel_size[1]
         dcolumns = xp.broadcast_to(share[:, None], (c, k, ho, wo, n))
         return self._input_grad(xp.ascontiguousarray(dcolumns), c, h, w, ho, wo)

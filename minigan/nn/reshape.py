@@ -1,15 +1,14 @@
 """Flatten and Reshape: change the per-sample shape, keep the batch axis."""
 import numpy as np
 
-from .layout import batch_first, batch_last
+from ..dispatch import fast_version
 from .module import Module
 
 
 class Reshape(Module):
     """(N, *in_shape) -> (N, *shape), in PyTorch's (row-major, C-H-W) element order.
 
-    Backward reshapes the gradient back. Reshaping the batch-last view keeps the batch the
-    last axis in memory, so this costs no copy for arrays minigan produced.
+    Backward reshapes the gradient back.
     """
 
     def __init__(self, *shape):
@@ -19,20 +18,26 @@ class Reshape(Module):
     def _target(self, x):
         return self.shape
 
-    def forward(self, x):
+    def _checked_target(self, x):
         self._check_input(x, range(1, 9))
         target = self._target(x)
         if int(np.prod(x.shape[1:])) != int(np.prod(target)):
             raise ValueError(f"{type(self).__name__}: cannot reshape input of shape {tuple(x.shape)} "
                              f"({int(np.prod(x.shape[1:]))} values per sample) to (N, "
                              f"{', '.join(map(str, target))}) ({int(np.prod(target))} values)")
-        self._cache = (x.shape, x)
-        return batch_first(batch_last(x).reshape(target + (x.shape[0],)))
+        return target
 
+    @fast_version("Reshape.forward")
+    def forward(self, x):
+        target = self._checked_target(x)
+        self._cache = (x.shape, x)
+        return x.reshape((x.shape[0],) + target)
+
+    @fast_version("Reshape.backward")
     def backward(self, grad_output, need_input_grad=True):   # dL/dx is always computed
         in_shape, x = self._get_cache()
         self._check_grad(grad_output, (in_shape[0],) + self._target(x), x)
-        return batch_first(batch_last(grad_output).reshape(tuple(in_shape[1:]) + (in_shape[0],)))
+        return grad_output.reshape(in_shape)
 
     def extra_repr(self):
         return ", ".join(map(str, self.shape))

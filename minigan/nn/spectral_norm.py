@@ -1,5 +1,6 @@
 """Spectral normalisation of a layer's weight (Miyato et al. 2018), PyTorch's spectral_norm."""
-from ..backend import get_array_module, rng
+from ..arrays import get_array_module
+from ..backend import rng
 from .module import Module, Parameter
 
 
@@ -15,8 +16,8 @@ class SpectralNorm(Module):
     Backward, with G = ∂L/∂W_sn from the layer and u, v held fixed (as PyTorch does: they carry
     no gradient). ∂σ/∂Wm = u vᵀ, so
         ∂L/∂W = G/σ − (⟨G, W⟩/σ²)·u vᵀ = (G − ⟨G, W_sn⟩·u vᵀ) / σ      (as a matrix)
-    — the part of G along the top singular direction is taken out: scaling W does not change
-    W_sn, so the gradient has no component along W's own top direction.
+    — scaling W does not change W_sn, so ∂L/∂W has no component along W itself:
+    ⟨∂L/∂W, W⟩ = (⟨G, W⟩ − ⟨G, W_sn⟩·uᵀWv)/σ = 0, since uᵀWv = σ.
 
     state_dict names are those of ``torch.nn.utils.spectral_norm``: ``weight_orig`` (W, the
     trained parameter), ``bias``, ``weight_u`` (h,) and ``weight_v`` (w,); u and v start as

@@ -1,9 +1,23 @@
 """Adam (torch.optim.Adam, step for step)."""
 import math
 
-from .. import kernels
-from ..backend import get_array_module
+from ..arrays import get_array_module
+from ..dispatch import fast_version
 from .optimizer import Optimizer, check_betas
+
+
+@fast_version("adam_update")              # numba / CUDA: the five lines below in one pass
+def adam_update(param, grad, m, v, beta1, beta2, step_size, bias_correction2_sqrt, eps,
+                weight_decay):
+    """One Adam step of one parameter, in place (see :class:`Adam` for the math);
+    step_size = lr / (1 − β₁ᵗ), bias_correction2_sqrt = √(1 − β₂ᵗ)."""
+    xp = get_array_module(param)
+    g = grad + weight_decay * param if weight_decay else grad
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * (g * g)
+    param -= step_size * (m / (xp.sqrt(v) / bias_correction2_sqrt + eps))
 
 
 class Adam(Optimizer):
@@ -23,11 +37,8 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
 
     def step(self):
-        group = self.param_groups[0]
-        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        states, params = [], [(i, p) for i, p in enumerate(self.params) if p.requires_grad]
-        if not params:                                    # every parameter frozen
-            return
+        params = [(i, p) for i, p in enumerate(self.params) if p.requires_grad]
+        states = []
         for i, p in params:
             state = self.state.get(i)
             if state is None:
@@ -36,25 +47,14 @@ class Adam(Optimizer):
                                          "exp_avg_sq": xp.zeros_like(p.data)}
             state["step"] += 1
             states.append(state)
-        t = states[0]["step"]
-        if all(s["step"] == t for s in states) and kernels.adam_many(   # GPU: one launch for all
-                [p.data for _, p in params], [p.grad for _, p in params],
-                [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], beta1, beta2,
-                lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps, wd) is not None:
-            return
-        for (_, p), state in zip(params, states):
-            xp = get_array_module(p.data)
+        if params:                                        # (every parameter may be frozen)
+            self._update([p for _, p in params], states)
+
+    @fast_version("Adam.update_all")                      # GPU: one launch for all parameters
+    def _update(self, params, states):
+        group = self.param_groups[0]
+        lr, (beta1, beta2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+        for p, state in zip(params, states):
             t = state["step"]
-            m, v = state["exp_avg"], state["exp_avg_sq"]
-            step_size = lr / (1 - beta1 ** t)
-            bias_correction2_sqrt = math.sqrt(1 - beta2 ** t)
-            if kernels.adam_update(p.data, p.grad, m, v, beta1, beta2, step_size,
-                                   bias_correction2_sqrt, eps, wd) is not None:
-                continue                      # done by one fused kernel; the math is below
-            g = p.grad + wd * p.data if wd else p.grad
-            m *= beta1
-            m += (1 - beta1) * g
-            v *= beta2
-            v += (1 - beta2) * (g * g)
-            denom = xp.sqrt(v) / bias_correction2_sqrt + eps
-            p.data -= step_size * (m / denom)
+            adam_update(p.data, p.grad, state["exp_avg"], state["exp_avg_sq"], beta1, beta2,
+                        lr / (1 - beta1 ** t), math.sqrt(1 - beta2 ** t), eps, wd)

@@ -3,9 +3,8 @@ import copy
 import math
 import numbers
 
-from .. import kernels
-from ..backend import get_array_module
-from ..nn.module import Parameter
+from ..arrays import get_array_module
+from ..nn.module import Parameter, zero_grads
 
 
 def check_hyper_parameters(name, group):
@@ -61,10 +60,7 @@ class Optimizer:
         self.param_groups[0]["lr"] = value
 
     def zero_grad(self):
-        if kernels.zero_many([p.grad for p in self.params]) is not None:   # GPU: one launch
-            return
-        for p in self.params:
-            p.grad[...] = 0
+        zero_grads([p.grad for p in self.params])
 
     def step(self):
         raise NotImplementedError

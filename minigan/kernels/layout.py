@@ -2,7 +2,8 @@
 
 Every array a layer takes or returns has PyTorch's logical shape — (N, C, H, W) for images,
 (N, F) for features — so indexing, reshaping and copying weights to and from PyTorch work as
-a learner expects. In memory, though, minigan's layers keep the batch as the **last** axis:
+a learner expects. In memory, though, the fast versions of minigan's layers (this package)
+keep the batch as the **last** axis:
 an activation is stored as a C-contiguous (C, H, W, N) array and handed out as the
 transposed view ``y.transpose(3, 0, 1, 2)``, which has the NCHW shape and costs nothing.
 
@@ -12,7 +13,9 @@ already the next layer's layout (no transpose copy), and col2im adds contiguous 
 numbers instead of stride-2 scattered ones. Per-channel reductions (BatchNorm) become
 reductions over one contiguous block per channel.
 
-Layers call :func:`batch_last` on the way in (free for arrays minigan produced; an ordinary
+The plain layers (minigan/nn/) accept and return any layout; only the plain convolutions
+move the batch last themselves, for the same reason. The fast versions call
+:func:`batch_last` on the way in (free for arrays minigan produced; an ordinary
 NCHW array from the user becomes a strided view and is copied at most once, by the first
 operation that needs contiguous data) and :func:`batch_first` on the way out.
 """

@@ -45,10 +45,10 @@ again skips its own row padding by runs. Stride 1 is the single phase q = 0 (the
 "a stride-1 transposed conv is a conv with the flipped kernel and padding k − 1 − p").
 
 docs/backprop.md derives the same in more words; tests/test_conv_taps.py checks every function
-here against the plain im2col/col2im path and PyTorch.
+here against the plain im2col/col2im path (nn/im2col.py) and PyTorch.
 """
-from .. import kernels
-from ..backend import get_array_module
+from ..arrays import get_array_module
+from . import ops
 
 
 def axis_runs(n_out, n_in, k, s, p):
@@ -98,7 +98,7 @@ def gather(x, rows, stride, padding, kw, Wo, out):
     oh0, oh1, ih0, ih1 = rows
     (sh, sw), (ph, pw) = stride, padding
     h0 = oh0 * sh + ih0 - ph                           # x row of out[0, :, :, 0]
-    if kernels.gather_rows(x, h0, -pw, sh, sw, out) is not None:
+    if ops.gather_rows(x, h0, -pw, sh, sw, out) is not None:
         return out                                     # numba: the same copy, in parallel
     W = x.shape[2]
     out[...] = 0

@@ -1,0 +1,27 @@
+"""Checks of the layers' constructor arguments, with errors that name the layer."""
+import numpy as np
+
+
+def pair(value, name="value", layer=None, minimum=None):
+    """An int or a pair -> a pair of ints; with ``minimum``, each must be at least that
+    (a clear error naming ``layer`` and ``name`` otherwise)."""
+    where = f"{layer}: " if layer else ""
+    if isinstance(value, (int, np.integer)):
+        value = (int(value), int(value))
+    else:
+        try:
+            value = tuple(int(v) for v in value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}{name} must be an int or a pair of ints, got {value!r}") from None
+    if len(value) != 2:
+        raise ValueError(f"{where}{name} must be an int or a pair of ints, got {value!r}")
+    if minimum is not None and min(value) < minimum:
+        raise ValueError(f"{where}{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def positive_count(layer, name, value):
+    """``value`` as an int >= 1, or a clear error naming the layer."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")
+    return int(value)
