@@ -3,7 +3,14 @@
     pytest                     -> CPU (NumPy)
     pytest --device cuda       -> GPU (CuPy); or MINIGAN_TEST_DEVICE=cuda pytest
 Tests marked ``gpu`` skip cleanly when no CUDA device is present.
+
+Every correctness check of the engine runs twice, once on each path (minigan/dispatch.py):
+``plain`` — the math as written in the layer files — and ``fast`` — the registered fast
+versions (numba, CUDA, conv_taps, fused BatchNorm, ...). A test opts in with the ``path``
+fixture (or ``pytestmark = pytest.mark.usefixtures("path")``); the path is in its id, e.g.
+``test_layer_gradcheck[plain-conv-k3]``.
 """
+import importlib.util
 import os
 
 import numpy as np
@@ -18,12 +25,15 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    if mg.cuda_available():
-        return
-    skip = pytest.mark.skip(reason="needs a CUDA GPU with CuPy (none found)")
+    """Skip, test by test and with the reason, what this machine cannot run: tests marked
+    ``gpu`` without a CUDA GPU, tests marked ``oracle`` (PyTorch as the reference) without torch."""
+    no_gpu = not mg.cuda_available()
+    no_torch = importlib.util.find_spec("torch") is None
     for item in items:
-        if "gpu" in item.keywords:
-            item.add_marker(skip)
+        if no_gpu and "gpu" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="needs a CUDA GPU with CuPy (none found)"))
+        if no_torch and "oracle" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="PyTorch is the test oracle: pip install torch==2.13.0"))
 
 
 @pytest.fixture(scope="session")
@@ -33,6 +43,13 @@ def device(request):
     if name == "cuda" and not mg.cuda_available():
         pytest.skip("--device cuda given but no CUDA GPU/CuPy is available")
     return name
+
+
+@pytest.fixture(params=mg.dispatch.PATHS)
+def path(request):
+    """'plain' or 'fast': the engine path this test runs on (both, by parametrization)."""
+    with mg.dispatch.use(request.param):
+        yield request.param
 
 
 @pytest.fixture

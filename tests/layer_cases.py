@@ -33,25 +33,36 @@ CASES = [
     ("leakyrelu", lambda: nn.LeakyReLU(0.2), (2, 3, 4, 4)),
     ("tanh", lambda: nn.Tanh(), (3, 5)),
     ("sigmoid", lambda: nn.Sigmoid(), (2, 2, 3, 3)),
-    ("bn1d-train", lambda: nn.BatchNorm1d(4), (6, 4)),
-    ("bn1d-3d-train", lambda: nn.BatchNorm1d(3), (4, 3, 5)),
+    ("bn1d-train", lambda: _affine(nn.BatchNorm1d(4)), (6, 4)),
+    ("bn1d-3d-train", lambda: _affine(nn.BatchNorm1d(3)), (4, 3, 5)),
     ("bn1d-eval", lambda: _with_stats(nn.BatchNorm1d(4)).eval(), (6, 4)),
-    ("bn2d-train", lambda: nn.BatchNorm2d(3), (4, 3, 3, 2)),
+    ("bn2d-train", lambda: _affine(nn.BatchNorm2d(3)), (4, 3, 3, 2)),
     ("bn2d-eval", lambda: _with_stats(nn.BatchNorm2d(3)).eval(), (4, 3, 3, 2)),
     ("bn2d-noaffine", lambda: nn.BatchNorm2d(2, affine=False), (3, 2, 2, 2)),
-    ("layernorm", lambda: nn.LayerNorm(6), (4, 6)),
-    ("layernorm-2d", lambda: nn.LayerNorm((2, 3)), (3, 2, 3)),
+    ("layernorm", lambda: _affine(nn.LayerNorm(6)), (4, 6)),
+    ("layernorm-2d", lambda: _affine(nn.LayerNorm((2, 3))), (3, 2, 3)),
     ("dropout-train", lambda: nn.Dropout(0.3), (4, 5)),
     ("dropout-eval", lambda: nn.Dropout(0.3).eval(), (4, 5)),
     ("flatten", lambda: nn.Flatten(), (2, 3, 2, 2)),
     ("reshape", lambda: nn.Reshape(3, 2, 2), (2, 12)),
     ("sequential-convnet", lambda: nn.Sequential(
-        nn.Conv2d(1, 3, 3, stride=2, padding=1), nn.BatchNorm2d(3), nn.LeakyReLU(0.2),
+        nn.Conv2d(1, 3, 3, stride=2, padding=1), _affine(nn.BatchNorm2d(3)), nn.LeakyReLU(0.2),
         nn.Dropout(0.25), nn.Flatten(), nn.Linear(3 * 3 * 3, 2)), (4, 1, 5, 5)),
     ("sequential-generator", lambda: nn.Sequential(
-        nn.Linear(4, 2 * 3 * 3, bias=False), nn.BatchNorm1d(18), nn.ReLU(), nn.Reshape(2, 3, 3),
+        nn.Linear(4, 2 * 3 * 3, bias=False), _affine(nn.BatchNorm1d(18)), nn.ReLU(), nn.Reshape(2, 3, 3),
         nn.ConvTranspose2d(2, 2, 3, stride=2, padding=1, output_padding=1), nn.Tanh()), (4, 4)),
 ]
+
+
+def _affine(norm):
+    """A BatchNorm/LayerNorm with random γ (away from 0 and 1, either sign) and β: with the
+    default γ = 1, β = 0 a backward that forgot γ or β would pass every check."""
+    import numpy as np
+    r = np.random.default_rng(11)
+    shape = norm.weight.data.shape
+    norm.weight.data[...] = r.uniform(0.5, 1.5, shape) * r.choice([-1.0, 1.0], shape)
+    norm.bias.data[...] = r.standard_normal(shape)
+    return norm
 
 
 def _with_stats(bn):

@@ -6,7 +6,9 @@ import re
 DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "backprop.md")
 
 
-def test_backprop_document_checks_pass():
+def test_backprop_document_checks_pass(path):
+    """On the plain path the doc's checks run the layer files' own math; on the fast path the
+    registered fast versions (the ``path`` fixture runs it both ways)."""
     with open(DOC) as f:
         text = f.read()
     blocks = re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)

@@ -85,6 +85,7 @@ def test_registry_rebuilds_the_same_weights():
         gan.build_model("nope")
 
 
+@pytest.mark.oracle
 def test_trainer_step_matches_pytorch():
     """Three GANTrainer steps (flagship models, no dropout, float64) == the same three steps in
     PyTorch: fake once, D on real then fake (detached), D step, G step through the updated D."""

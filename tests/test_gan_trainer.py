@@ -77,6 +77,17 @@ def test_resume_is_bit_identical(straight, tmp_path, split):
     assert rows(straight) == rows(tmp_path)
 
 
+def test_resume_is_bit_identical_on_each_path(path, tmp_path):
+    """The same on the plain path (the layer files' math) and the fast path (``path``)."""
+    make_trainer(tmp_path / "straight", 14).fit()
+    make_trainer(tmp_path / "split", 9).fit()
+    trainer = make_trainer(tmp_path / "split", 14)
+    trainer.load_checkpoint()
+    assert trainer.step == 9
+    trainer.fit()
+    assert_same_state(tmp_path / "straight" / "checkpoint.npz", tmp_path / "split" / "checkpoint.npz")
+
+
 def test_ctrl_c_saves_a_checkpoint_that_resumes_exactly(straight, tmp_path):
     def press_ctrl_c(trainer, row):
         if trainer.step == 9:

@@ -9,6 +9,8 @@ import minigan as mg
 from minigan import nn, optim
 from minigan.gan.steps import frozen, generator_step
 
+pytestmark = pytest.mark.usefixtures("path")        # every check on the plain and the fast path
+
 LAYERS = {
     "Linear": (lambda: nn.Linear(5, 3), (4, 5)),
     "Conv2d": (lambda: nn.Conv2d(3, 4, 3, stride=2, padding=1), (2, 3, 8, 8)),
