@@ -31,7 +31,7 @@ from minigan.data import (DatasetNotFoundError, MNISTFallbackWarning, default_da
 from minigan.data.idx import IDXFormatError
 from minigan.eval import Evaluator
 from minigan.eval.hook import mnist_epoch_metrics
-from minigan.gan import cli
+from minigan.apps import cli
 
 EXAMPLE = "mnist_dcgan"
 
