@@ -134,11 +134,12 @@ class GANTrainer:
                                     hard_labels=cfg.real_label == (1.0, 1.0)
                                     and cfg.fake_label == (0.0, 0.0) and cfg.flip_prob == 0,
                                     warmup_steps=spe)
+        saved_config = dict(self.run_config, image_shape=list(self.image_shape or ()) or None,
+                            value_range=list(self.value_range), render=render)
         self.checkpointer = Checkpointer(
-            self.folder, cfg, dict(self.run_config, image_shape=list(self.image_shape) if self.image_shape else None,
-                                   value_range=list(self.value_range), render=render),
-            models={"G": self.G, "D": self.D}, optimizers={"optG": self.opt_g, "optD": self.opt_d},
-            batches=self.batches, samples=self.samples, health=self.health, metrics=self.metrics)
+            self.folder, cfg, saved_config, models={"G": self.G, "D": self.D},
+            optimizers={"optG": self.opt_g, "optD": self.opt_d}, batches=self.batches,
+            samples=self.samples, health=self.health, metrics=self.metrics)
         self.stop = StopSignals(self.console.warn)
         self.step = 0
         self.elapsed = 0.0          # wall seconds of training, summed over resumed runs
