@@ -15,7 +15,7 @@ import numpy as np
 
 import minigan as mg
 from minigan import nn
-from minigan.gan.cli import nonneg_int, positive_int
+from minigan.apps.options import nonneg_int, positive_int
 
 # What each layer keeps from its forward, in the order of its ``_cache`` tuple.
 CACHE_NAMES = {

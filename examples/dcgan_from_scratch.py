@@ -17,12 +17,12 @@ import numpy as np
 import minigan as mg
 from minigan import nn, optim
 from minigan.data import load_mnist, scale_to_tanh_range
-from minigan.gan.checkpoint import (atomic_write, flatten_optimizer_state, load_checkpoint,
-                                    save_checkpoint, subdict, unflatten_optimizer_state)
-from minigan.gan.cli import ExampleParser               # argparse whose errors are one line
-from minigan.gan.failures import command_line           # bad input or a full disk: one line, exit 2
-from minigan.gan.preflight import check_memory
-from minigan.gan.sampling import save_grid
+from minigan.apps.failures import command_line          # bad input or a full disk: one line, exit 2
+from minigan.apps.options import ExampleParser          # argparse whose errors are one line
+from minigan.apps.preflight import check_memory
+from minigan.files import (atomic_write, flatten_optimizer_state, load_checkpoint, save_checkpoint,
+                           subdict, unflatten_optimizer_state)
+from minigan.gan.images import save_grid
 
 Z = 100       # size of the noise vector z
 

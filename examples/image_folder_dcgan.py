@@ -25,7 +25,7 @@ import sys
 
 from minigan import gan
 from minigan.data import scale_to_tanh_range
-from minigan.gan import cli
+from minigan.apps import cli
 from minigan.gan.walk import make_generate, save_latent_walk
 
 EXAMPLE = "image_folder_dcgan"

@@ -38,7 +38,7 @@ import numpy as np
 
 from minigan import gan
 from minigan.data.julia import julia_images, scale_julia
-from minigan.gan import cli
+from minigan.apps import cli
 
 EXAMPLE = "julia_gan"
 

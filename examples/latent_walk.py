@@ -23,8 +23,8 @@ import sys
 
 import numpy as np
 
-from minigan.gan import cli
-from minigan.gan.checkpoint import CheckpointError, atomic_write
+from minigan.apps import cli
+from minigan.files import CheckpointError, atomic_write
 from minigan.gan.walk import generator_from_checkpoint, make_generate, save_latent_walk
 
 EXAMPLE = "latent_walk"

@@ -4,7 +4,7 @@ The generator turns 100 Gaussian numbers into a 28×28 digit through a Linear la
 transposed convolutions; the discriminator is a two-layer convolutional classifier that outputs
 a logit (the TensorFlow DCGAN tutorial's model, as in Flux's model zoo). Adam 2e-4,
 betas (0.5, 0.999), binary cross-entropy on logits, non-saturating generator loss. Chosen by the
-seeds × settings study (README): batches of 32, and samples from an average of G's weights
+seeds × settings study (docs/benchmarks.md): batches of 32, and samples from an average of G's weights
 with its BatchNorm statistics recomputed for it.
 
     python examples/mnist_dcgan.py                        # 25 epochs into runs/mnist_dcgan/
@@ -31,7 +31,7 @@ from minigan.data import (DatasetNotFoundError, MNISTFallbackWarning, default_da
 from minigan.data.idx import IDXFormatError
 from minigan.eval import Evaluator
 from minigan.eval.hook import mnist_epoch_metrics
-from minigan.gan import cli
+from minigan.apps import cli
 
 EXAMPLE = "mnist_dcgan"
 
@@ -47,7 +47,7 @@ def build_parser():
     p.add("--dataset", choices=["mnist", "fashion"], default="mnist",
           help="MNIST digits or Fashion-MNIST clothes (same format)")
     p.add("--z-dim", type=cli.positive_int, default=100, help="size of the noise vector z")
-    # the seeds x settings study (README, benchmarks/gan_quality_study.py) chose these, and batch 32
+    # the seeds x settings study (docs/benchmarks.md) chose these, and batch 32
     cli.add_training_options(p, lr_g=2e-4, lr_d=2e-4, ema=0.999, ema_statistics=2000)
     cli.add_data_parallel_option(p)
     return p

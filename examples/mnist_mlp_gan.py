@@ -33,7 +33,7 @@ import warnings
 from minigan import gan
 from minigan.data import DatasetNotFoundError, load_mnist, scale_to_unit_range
 from minigan.data.idx import IDXFormatError
-from minigan.gan import cli
+from minigan.apps import cli
 
 EXAMPLE = "mnist_mlp_gan"
 

@@ -31,8 +31,9 @@ import numpy as np
 
 import minigan as mg
 from minigan import gan, nn
-from minigan.gan import cli
-from minigan.gan.plots import new_figure, save_figure
+from minigan.apps import cli
+from minigan.files.figures import new_figure, save_figure
+from minigan.gan.steps import finite
 
 EXAMPLE = "one_parameter_gan"
 
@@ -48,7 +49,7 @@ class OneParameterTrainer(gan.GANTrainer):
         self.opt_g.zero_grad()
         loss = nn.MSELoss()
         xp = mg.get_array_module(fake)
-        loss_G = self._check("loss_G", loss(fake, xp.ones_like(fake)))   # (1 − p_G)²
+        loss_G = finite("loss_G", loss(fake, xp.ones_like(fake)))   # (1 − p_G)²
         self.G.backward(loss.backward())
         self.opt_g.step()
         return {"loss_G": loss_G}

@@ -25,8 +25,9 @@ import numpy as np
 
 import minigan as mg
 from minigan import gan
-from minigan.gan import cli
-from minigan.gan.plots import moving_average, new_figure, save_figure
+from minigan.apps import cli
+from minigan.files.figures import new_figure, save_figure
+from minigan.gan.plots import moving_average
 
 EXAMPLE = "pattern_1010_gan"
 IDEAL = np.array([0.9, 0.0, 0.9, 0.0], dtype=np.float32)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from minigan import gan, nn
-from minigan.gan.checkpoint import generator_weights
+from minigan.files.checkpoint import generator_weights
 from minigan.gan.ema import GeneratorAverage
 from minigan.gan.models import with_spectral_norm
 from test_examples import run

@@ -10,7 +10,7 @@ import pytest
 import minigan as mg
 from minigan import gan, nn
 from minigan.data import load_mnist_5k, scale_to_tanh_range
-from minigan.gan import checkpoint as ckpt_mod
+from minigan.files import checkpoint as ckpt_mod
 
 DIGITS = load_mnist_5k()[0][::50][:96, None]          # 96 real digits, all classes -> 12 steps/epoch
 

@@ -5,9 +5,9 @@ import pytest
 from PIL import Image
 
 from minigan import gan, nn, optim
-from minigan.gan import checkpoint as ck
+from minigan.files import checkpoint as ck
 from minigan.gan.health import HealthMonitor
-from minigan.gan.sampling import latent_walk
+from minigan.gan.latent import latent_walk
 
 
 # ----------------------------------------------------------------------------- slerp

@@ -14,7 +14,7 @@ import pytest
 
 from minigan import gan
 from minigan.data import idx
-from minigan.gan import checkpoint as ckpt_mod
+from minigan.files import checkpoint as ckpt_mod
 from test_examples import EXAMPLES, ROOT, run
 
 TINY = ["--batch-size", 8, "--no-download", "--quiet"]

@@ -64,7 +64,7 @@ def test_a_new_run_that_fails_at_once_leaves_the_old_runs_grids(tmp_path, monkey
 def killed_mid_write(path):
     """What kill -9 in the middle of ``atomic_write(path, ...)`` leaves: its temporary file, with
     the name atomic_write gives it (a child process writes half a file and dies)."""
-    code = ("import os, sys\nfrom minigan.gan.checkpoint import atomic_write\n"
+    code = ("import os, sys\nfrom minigan.files.atomic import atomic_write\n"
             "atomic_write(sys.argv[1], lambda f: (f.write(b'half a PNG'), f.flush(), os._exit(9)))")
     before = set(os.listdir(path.parent)) if path.parent.is_dir() else set()
     assert subprocess.run([sys.executable, "-c", code, str(path)], cwd=ROOT).returncode == 9

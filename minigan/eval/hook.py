@@ -110,7 +110,7 @@ def plot_eval_metrics(rows, path, real_fd=None, title=None):
     """Four panels against the epoch: classes covered, Fréchet distance (log scale, with the
     real held-out digits' value as a dashed floor when known), KL from uniform and mean
     confidence, inception score. ``rows``: dicts with the hook's keys and ``epoch``."""
-    from ..gan.plots import new_figure, save_figure
+    from ..files.figures import new_figure, save_figure
     fig = new_figure(10, 6.5)
     epochs = _column(rows, "epoch")
     axes = [fig.add_subplot(2, 2, i) for i in range(1, 5)]

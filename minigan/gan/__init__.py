@@ -6,26 +6,31 @@
     trainer.fit()                      # grids, losses.png, metrics.csv, progress.gif, checkpoint
 
 models      builders for the tutorials' GANs (registered by name, rebuilt from checkpoints)
-trainer     GANTrainer: alternating D and G steps, logging, health, resume — split into
-            steps (the D and G steps as plain functions), config (TrainConfig), metrics_log,
-            grids (sampling and grids), run_state (checkpoints), progress (console)
-checkpoint  one atomic .npz per checkpoint (arrays + JSON), no pickle
+trainer     GANTrainer: alternating D and G steps; it composes its parts — steps (the D and G
+            steps as plain functions), config (TrainConfig), batches, samples, grids,
+            metrics_log, health, checkpointer, stop, console; outputs names the files
 health      warnings a learner can act on (D wins, G loss explodes, mode collapse)
-sampling    grids, slerp latent interpolation, sample diversity
+images      sample grids as pictures
+latent      slerp latent interpolation and latent walks
 plots       loss curves and GIFs (matplotlib Agg, Pillow)
+ema         the average of G's weights that samples
 folder      load a folder of images for the 64×64 DCGAN
-cli         the examples' shared command line
+walk        latent-walk GIFs, a generator rebuilt from a checkpoint
+
+The checkpoint file format and atomic writes are minigan.files (shared with minigan.eval); the
+examples' command line is minigan.apps.
 """
-from .checkpoint import CheckpointError, load_checkpoint, read_meta, save_checkpoint
+from ..files.checkpoint import CheckpointError, load_checkpoint, read_meta, save_checkpoint
 from .folder import ImageFolderError, load_image_folder
-from .health import HealthMonitor
+from .health import HealthMonitor, mean_pairwise_distance
 from .models import (BUILDERS, build_model, dcgan28_discriminator, dcgan28_generator,
                      dcgan_discriminator, dcgan_generator, knet_hidden_size,
                      knet_mlp_discriminator, knet_mlp_generator, mnist_mlp_discriminator,
                      mnist_mlp_generator, one_parameter_discriminator, one_parameter_generator,
                      pattern_discriminator, pattern_generator)
+from .images import grid_image, save_grid
+from .latent import slerp, slerp_path
 from .plots import plot_losses, save_gif
-from .sampling import grid_image, mean_pairwise_distance, save_grid, slerp, slerp_path
 from .trainer import GANTrainer, NonFiniteLossError, TrainConfig, TrainingDiverged, TrainingInterrupted
 
 __all__ = [

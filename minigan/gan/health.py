@@ -6,9 +6,12 @@
 * **Low diversity**: the fixed-noise samples become near copies of each other (their mean
   pairwise distance falls far below its peak): the mode collapse of the tutorials.
 
-Non-finite losses are not a warning: the trainer stops on them (see trainer.py).
+The diversity is :func:`mean_pairwise_distance` of the fixed-noise samples. Non-finite losses
+are not a warning: the trainer stops on them (see trainer.py).
 """
-__all__ = ["HealthMonitor", "THRESHOLDS"]
+import numpy as np
+
+__all__ = ["HealthMonitor", "THRESHOLDS", "mean_pairwise_distance"]
 
 # (D loss below which D "wins", G loss above which it "explodes") per loss kind. The D loss is
 # the sum of the real and fake terms. BCE: 0.05 ≈ D(x) 0.975 and D(G(z)) 0.025 at once; a G
@@ -113,3 +116,19 @@ class HealthMonitor:
     def load_state_dict(self, state):
         for k, v in state.items():
             setattr(self, k, dict(v) if k == "issued" else v)
+
+
+def mean_pairwise_distance(images):
+    """Mean over all pairs i < j of the RMS difference √(mean((x_i − x_j)²)) (N ≥ 2).
+
+    A diversity measure: it falls towards 0 when a generator maps different noise vectors to
+    (nearly) the same output — the mode collapse of the tutorials.
+    """
+    x = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    n, d = x.shape
+    if n < 2:
+        raise ValueError("mean_pairwise_distance needs at least 2 samples")
+    sq = (x * x).sum(axis=1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * (x @ x.T), 0.0) / d
+    iu = np.triu_indices(n, 1)
+    return float(np.sqrt(d2[iu]).mean())

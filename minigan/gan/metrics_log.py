@@ -3,27 +3,68 @@ import csv
 import io
 import os
 
-from .checkpoint import atomic_write
+from ..files.atomic import atomic_write
+from .outputs import LOSSES_PNG, METRICS
 from .plots import plot_losses
 
-METRICS = "metrics.csv"
-LOSSES_PNG = "losses.png"
+__all__ = ["MetricsLog", "CSV_COLUMNS"]
+
 CSV_COLUMNS = ["kind", "epoch", "step", "time", "images_per_s", "loss_D", "loss_G", "D_x",
                "D_G_z", "diversity", "epoch_time"]
 
 
 class MetricsLog:
-    """GANTrainer's part that keeps ``history`` (rows: dicts) and writes it out."""
+    """The run's numbers: ``history`` (rows: dicts, a "step" row every ``log_every`` steps and an
+    "epoch" row at each epoch end), the two running sums they are made from, and their files
+    (``metrics.csv``, ``losses.png``) in ``folder`` (an :class:`~minigan.gan.outputs.OutputFolder`)."""
+
+    def __init__(self, folder, steps_per_epoch, title=None):
+        self.folder, self.steps_per_epoch, self.title = folder, steps_per_epoch, title
+        self.history = []
+        self.epoch_acc = self.new_acc()      # sums since the epoch began
+        self.log_acc = self.new_acc()        # sums since the last step row
 
     @staticmethod
-    def _new_acc():
+    def new_acc():
         return {"n": 0, "loss_D": 0.0, "loss_G": 0.0, "D_x": 0.0, "D_G_z": 0.0, "seconds": 0.0,
                 "images": 0}
 
-    def write_metrics(self):
+    def new_epoch(self):
+        self.epoch_acc = self.new_acc()
+
+    def add_step(self, stats, seconds, images):
+        """Add one step's numbers (a dict with loss_D, loss_G, D_x, D_G_z) to both sums."""
+        for acc in (self.epoch_acc, self.log_acc):
+            acc["n"] += 1
+            acc["seconds"] += seconds
+            acc["images"] += images
+            for k in ("loss_D", "loss_G", "D_x", "D_G_z"):
+                acc[k] += stats[k]
+
+    def step_row(self, step, elapsed):
+        """The row of the steps since the last one (and start a new sum)."""
+        row, self.log_acc = self._row("step", self.log_acc, step, elapsed), self.new_acc()
+        return row
+
+    def epoch_row(self, step, elapsed, diversity):
+        """The row of the epoch that ends at ``step``."""
+        row = self._row("epoch", self.epoch_acc, step, elapsed)
+        row["diversity"] = diversity
+        row["epoch_time"] = round(self.epoch_acc["seconds"], 3)
+        return row
+
+    def _row(self, kind, acc, step, elapsed):
+        n = max(acc["n"], 1)
+        return {"kind": kind, "epoch": (step - 1) // self.steps_per_epoch + 1, "step": step,
+                "time": round(elapsed, 3),
+                "images_per_s": round(acc["images"] / acc["seconds"], 2) if acc["seconds"] > 0 else "",
+                "loss_D": acc["loss_D"] / n, "loss_G": acc["loss_G"] / n,
+                "D_x": acc["D_x"] / n, "D_G_z": acc["D_G_z"] / n}
+
+    def write(self):
         """Rewrite metrics.csv from the history (atomically): the fixed columns, then any extra
         keys (epoch metrics, step callbacks) in order of first appearance."""
-        if self.out_dir is None:
+        if not self.folder:
             return None
         cols = list(CSV_COLUMNS)
         for row in self.history:
@@ -34,43 +75,42 @@ class MetricsLog:
         for row in self.history:
             w.writerow({k: (repr(float(v)) if isinstance(v, float) else v) for k, v in row.items()})
         data = buf.getvalue().encode()
-        return atomic_write(self.path(METRICS), lambda f: f.write(data))
+        return atomic_write(self.folder.path(METRICS), lambda f: f.write(data))
 
-    def _read_metrics(self):
-        """Rows of an existing metrics.csv up to the current step (for resume), each (kind, step)
+    def read(self, up_to_step):
+        """Rows of an existing metrics.csv up to ``up_to_step`` (for resume), each (kind, step)
         once (the last copy wins). Tolerates what a spreadsheet leaves: a UTF-8 byte-order mark,
         CRLF line ends, extra or missing fields; rows without a usable kind and step are dropped."""
-        path = self.path(METRICS)
+        path = self.folder.path(METRICS)
         if path is None or not os.path.isfile(path):
             return []
         rows = {}
         with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
             for r in csv.DictReader(f):
                 row = _parse_row(r)
-                if row is not None and row["step"] <= self.step:
+                if row is not None and row["step"] <= up_to_step:
                     rows.pop((row["kind"], row["step"]), None)      # re-inserted: keeps file order
                     rows[(row["kind"], row["step"])] = row
         return list(rows.values())
 
     def plot(self):
         """losses.png from the step rows."""
-        if self.out_dir is None:
+        if not self.folder:
             return None
         steps = [r for r in self.history if r.get("kind") == "step"]
         if not steps:
             return None
         epochs = [r for r in self.history if r.get("kind") == "epoch"]
-        title = self.run_config.get("title")
-        return plot_losses(steps, self.path(LOSSES_PNG), title=title, epoch_rows=epochs)
+        return plot_losses(steps, self.folder.path(LOSSES_PNG), title=self.title, epoch_rows=epochs)
 
-    def _row(self, kind, acc):
-        n = max(acc["n"], 1)
-        row = {"kind": kind, "epoch": (self.step - 1) // self.steps_per_epoch + 1, "step": self.step,
-               "time": round(self.elapsed, 3),
-               "images_per_s": round(acc["images"] / acc["seconds"], 2) if acc["seconds"] > 0 else "",
-               "loss_D": acc["loss_D"] / n, "loss_G": acc["loss_G"] / n,
-               "D_x": acc["D_x"] / n, "D_G_z": acc["D_G_z"] / n}
-        return row
+    def state(self):
+        """The two running sums (the history itself is metrics.csv)."""
+        return {"epoch_acc": self.epoch_acc, "log_acc": self.log_acc}
+
+    def load_state(self, meta, step):
+        """Restore the sums from a checkpoint's ``meta`` and the history from metrics.csv."""
+        self.epoch_acc, self.log_acc = dict(meta["epoch_acc"]), dict(meta["log_acc"])
+        self.history = self.read(step)
 
 
 def _parse_row(fields):

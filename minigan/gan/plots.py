@@ -1,34 +1,13 @@
-"""Training plots (matplotlib's Agg canvas, no display needed) and GIFs (Pillow).
-
-Figures are drawn on ``matplotlib.figure.Figure`` objects with an Agg canvas: no pyplot, so
-nothing here touches a global backend or opens a window.
-"""
+"""Training plots (matplotlib's Agg canvas, no display needed: minigan.files.figures) and GIFs
+(Pillow)."""
 import os
 
 import numpy as np
 
-from .checkpoint import atomic_write
+from ..files.atomic import atomic_write
+from ..files.figures import new_figure, save_figure
 
-__all__ = ["plot_losses", "save_gif", "new_figure", "save_figure", "moving_average"]
-
-
-def new_figure(width=10.0, height=6.0):
-    """A Figure with an Agg canvas (draw on it with ``fig.add_subplot``)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def save_figure(fig, path):
-    """Write a figure made by :func:`new_figure` as a PNG (or the format of the name's
-    extension), atomically: a run killed mid-write never leaves a truncated picture under
-    ``path``. Returns ``path``."""
-    fmt = os.path.splitext(os.fspath(path))[1][1:].lower() or "png"
-    fig.tight_layout()
-    atomic_write(path, lambda f: fig.savefig(f, format=fmt))
-    return path
+__all__ = ["plot_losses", "save_gif", "moving_average"]
 
 
 def moving_average(values, window):

@@ -2,10 +2,21 @@
 sample grids, plots, checkpoints and exact resume.
 
 Each step: fake = G(z) once, then the D step and the G step of steps.py (plain functions,
-the same lines examples/dcgan_from_scratch.py writes out). The rest of the trainer is split by
-concern: batches.py (real batch, noise, targets), metrics_log.py (history, metrics.csv,
-losses.png), grids.py (sampling, grids, GIF, exports), run_state.py (checkpoints), progress.py
-(messages and the progress bar); minigan/distributed/ runs it over several processes.
+the same lines examples/dcgan_from_scratch.py writes out). Read ``fit`` → ``_loop`` →
+``train_step`` here, then the two functions in steps.py. Everything else is a part the
+trainer creates and calls, each with its own file and test:
+
+    batches      Batches        the real batch, the noise z and D's targets (the random stream)
+    samples      Samples        G (or its average) in eval mode: grids' images, exported samples
+    grids        Grids          grids/, grid_latest.png, progress.gif
+    metrics_log  MetricsLog     the history's rows, metrics.csv, losses.png
+    health       HealthMonitor  warnings a learner can act on
+    checkpointer Checkpointer   checkpoint.npz: save, and restore all or nothing
+    stop         StopSignals    Ctrl-C / SIGTERM: finish the step, save, stop
+    console      Console        messages and the progress bar
+
+The parts do not know each other; the trainer passes what one needs from another.
+minigan/distributed/ runs it over several processes.
 
 loss_D = loss_real + loss_fake (as in the PyTorch and TensorFlow DCGAN tutorials). Real and
 fake images go through D in separate batches (a trick from the DCGAN literature: BatchNorm in D
@@ -21,42 +32,40 @@ permutation and the position in it, so an interrupted and resumed run produces b
 weights to an uninterrupted one, on the CPU and on the same kind of GPU.
 """
 import os
-import signal
-import threading
 import time
 
 import numpy as np
 
 from .. import nn, optim
-from ..backend import rng_state, set_rng_state, to_device
-from .checkpoint import remove_stale_temp_files
-from .batches import Batches
+from ..backend import asnumpy, rng_state, set_rng_state
 from ..distributed.data_parallel import SingleProcess
+from .batches import Batches
+from .checkpointer import Checkpointer
 from .config import TrainConfig
+from .console import Console
 from .ema import GeneratorAverage
-from .grids import GRID_DIR, GRID_FILE, LATEST_GRID, PROGRESS_GIF, Samples
-from .health import HealthMonitor
-from .metrics_log import CSV_COLUMNS, LOSSES_PNG, METRICS, MetricsLog
-from .preflight import OUTPUT_FILES
-from .progress import Progress
-from .run_state import CHECKPOINT, NONFINITE_CHECKPOINT, RunState, TrainingDiverged, TrainingInterrupted
-from .steps import NonFiniteLossError, discriminator_step, finite, generator_step, mean_probability
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-PICTURE = r"[^/\\]+\.(?:png|gif)"     # losses.png, grid_latest.png, progress.gif, the hooks' plots
+from .grids import Grids
+from .health import HealthMonitor, mean_pairwise_distance
+from .metrics_log import CSV_COLUMNS, MetricsLog
+from .outputs import (CHECKPOINT, GRID_DIR, LATEST_GRID, LOSSES_PNG, METRICS, NONFINITE_CHECKPOINT,
+                      PROGRESS_GIF, OutputFolder)
+from .samples import Samples
+from .steps import NonFiniteLossError, discriminator_step, generator_step
+from .stop import StopSignals, TrainingDiverged, TrainingInterrupted
 
 __all__ = ["TrainConfig", "GANTrainer", "NonFiniteLossError", "TrainingDiverged", "TrainingInterrupted",
            "CHECKPOINT", "NONFINITE_CHECKPOINT", "METRICS", "LOSSES_PNG", "PROGRESS_GIF",
            "GRID_DIR", "LATEST_GRID", "CSV_COLUMNS"]
 
+LOSSES = {"bce_logits": nn.BCEWithLogitsLoss, "bce": nn.BCELoss, "mse": nn.MSELoss,
+          "hinge": nn.HingeLoss}
+
 
 def _fmt(v):
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
+class GANTrainer:
     """Trains generator ``G`` against discriminator ``D``.
 
     Real data come either from ``data`` — an array (N, ...) on any device, shuffled each epoch,
@@ -87,112 +96,81 @@ class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
                  out_dir=None, device="cpu", image_shape=None, value_range=(-1.0, 1.0),
                  render="gray", grid_scale=1, run_config=None, quiet=False,
                  epoch_metrics=None, step_callbacks=None, say=None, progress=None, parallel=None):
-        if (data is None) == (real_sampler is None):
-            raise ValueError("give exactly one of data (an array) or real_sampler (a function)")
-        self.config = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
-        cfg = self.config
+        self.config = cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(config)
         self.device = device
         self.parallel = parallel or SingleProcess()
         self.G, self.D = (self.parallel.prepare(m.to(device)) for m in (G, D))
-        self.dtype = np.dtype(self.G.dtype or np.float32)   # float32, or float64 for checks
-        self.data = to_device(data, device) if data is not None else None
-        self.transform = transform
-        self.real_sampler = real_sampler
-        if self.data is not None:
-            self.n_data = int(len(self.data))
-            spe = cfg.steps_per_epoch or self.n_data // cfg.batch_size
-            if spe < 1:
-                raise ValueError(f"batch size {cfg.batch_size} is larger than the data set "
-                                 f"({self.n_data} samples)")
-            spe = min(spe, self.n_data // cfg.batch_size)
-        else:
-            self.n_data = None
-            if not cfg.steps_per_epoch:
-                raise ValueError("config.steps_per_epoch is needed with a real_sampler")
-            spe = cfg.steps_per_epoch
-        self.steps_per_epoch = int(spe)
-        if image_shape is None:
-            image_shape = tuple(self.data.shape[1:]) if self.data is not None else None
+        dtype = np.dtype(self.G.dtype or np.float32)   # float32, or float64 for checks
+        main = self.parallel.is_main                   # other processes write and print nothing
+        self.folder = OutputFolder(out_dir if main else None)
+        self.batches = Batches(cfg, data=data, transform=transform, real_sampler=real_sampler,
+                               device=device, dtype=dtype, parallel=self.parallel)
+        self.steps_per_epoch = spe = self.batches.steps_per_epoch
+        if image_shape is None and data is not None:
+            image_shape = tuple(self.batches.data.shape[1:])
         self.image_shape = tuple(image_shape) if image_shape is not None else None
         self.value_range = tuple(float(v) for v in value_range)
-        self.render, self.grid_scale = render, grid_scale
         self.run_config = dict(run_config or {})
-        main = self.parallel.is_main                 # other processes write and print nothing
-        self.out_dir = out_dir if main else None
-        self.quiet = quiet or not main
         self.epoch_metrics = list(epoch_metrics or [])
         self.step_callbacks = list(step_callbacks or [])
-        self._say_fn = say if main else (lambda message: None)
-        self.progress = progress   # None: a tqdm bar when stderr is a terminal and not quiet
+        self.console = Console(spe, cfg.epochs, say=say if main else (lambda message: None),
+                               quiet=quiet or not main, progress=progress)
 
-        self.loss_fn = self.parallel.wrap_loss({"bce_logits": nn.BCEWithLogitsLoss, "bce": nn.BCELoss,
-                                                "mse": nn.MSELoss, "hinge": nn.HingeLoss}[cfg.loss]())
+        self.loss_fn = self.parallel.wrap_loss(LOSSES[cfg.loss]())
         self.loss_g = (self.parallel.wrap_loss(nn.GeneratorHingeLoss()) if cfg.loss == "hinge"
                        else None)                           # None: G's loss is ℓ(D(G(z)), 1)
         self.ema = GeneratorAverage(self.G, cfg.ema) if cfg.ema else None   # samples, if on
         self.opt_g = self._make_optimizer(self.G, cfg.lr_g, cfg.betas_g)
         self.opt_d = self._make_optimizer(self.D, cfg.lr_d, cfg.betas_d)
 
-        # the trainer's own random streams, independent of mg.seed's (SeedSequence spawning)
-        self.rng = np.random.default_rng([cfg.seed, 1])           # permutations, z, labels
-        self.fixed_noise = self._noise(np.random.default_rng([cfg.seed, 2]), cfg.n_fixed)
-        self.health = HealthMonitor(cfg.loss, patience=cfg.health_patience, say=self._warn,
+        self.samples = Samples(self.G, self.batches.noise, cfg, ema=self.ema, device=device,
+                               dtype=dtype, image_shape=self.image_shape, folder=self.folder,
+                               averaged_statistics=self.parallel.size == 1)
+        self.grids = Grids(self.folder, spe, render=render, value_range=self.value_range,
+                           nrow=cfg.grid_nrow, scale=grid_scale)
+        self.metrics = MetricsLog(self.folder, spe, title=self.run_config.get("title"))
+        self.health = HealthMonitor(cfg.loss, patience=cfg.health_patience, say=self.console.warn,
                                     probabilities=cfg.loss != "mse",
                                     hard_labels=cfg.real_label == (1.0, 1.0)
                                     and cfg.fake_label == (0.0, 0.0) and cfg.flip_prob == 0,
-                                    warmup_steps=self.steps_per_epoch)
+                                    warmup_steps=spe)
+        saved_config = dict(self.run_config, image_shape=list(self.image_shape or ()) or None,
+                            value_range=list(self.value_range), render=render)
+        self.checkpointer = Checkpointer(
+            self.folder, cfg, saved_config, models={"G": self.G, "D": self.D},
+            optimizers={"optG": self.opt_g, "optD": self.opt_d}, batches=self.batches,
+            samples=self.samples, health=self.health, metrics=self.metrics)
+        self.stop = StopSignals(self.console.warn)
         self.step = 0
-        self.perm = None
         self.elapsed = 0.0          # wall seconds of training, summed over resumed runs
-        self.history = []           # metrics rows (dicts), step and epoch rows
         self.resumed_from = None
         self.last = {}              # the last step's arrays: real, fake, z (for callbacks)
-        self._epoch_acc = self._new_acc()
-        self._log_acc = self._new_acc()
-        self._stop_requested = False
-        self._saved_at = None
-        self._bar = None
         self.diversity = None
 
-    # ------------------------------------------------------------------------- construction
     def _make_optimizer(self, module, lr, betas):
         if self.config.optimizer == "adam":
             return self.parallel.wrap_optimizer(optim.Adam(module.parameters(), lr=lr, betas=betas))
         return self.parallel.wrap_optimizer(optim.SGD(module.parameters(), lr=lr))
 
-    # ------------------------------------------------------------------------- output helpers
-    def path(self, name):
-        return None if self.out_dir is None else os.path.join(self.out_dir, name)
-
     # ------------------------------------------------------------------------- one step
-    def prob(self, out):
-        """Mean of D's output as a probability (sigmoid of logits for bce_logits)."""
-        return float(mean_probability(out, self.config.loss))
-
-    def _check(self, name, value):
-        return finite(name, value)
-
     def train_step(self, real):
         """One D step and one G step on a real batch; returns the step's numbers."""
         # BCELoss takes log(1 − p) of p = 1 before clamping at −100 (as PyTorch does): the
         # clamped result is right, only NumPy's divide-by-zero warning is noise.
         with np.errstate(divide="ignore"):
-            return self._train_step(real)
-
-    def _train_step(self, real):
-        B = real.shape[0] * self.parallel.size              # the global batch
-        z = self.parallel.shard(self.sample_noise(B))
-        t_real, t_fake = (self.parallel.shard(t) for t in self.make_labels(B))
-        self.G.train()
-        self.D.train()
-        with self.parallel.sharding(B, self.G, self.D):     # Dropout: masks of the global batch
-            fake = self.G(z)
-            self.last = {"real": real, "z": z, "fake": fake}
-            d = self.discriminator_step(real, fake, t_real, t_fake)
-            g = self.generator_step(fake)
-        if self.ema is not None:
-            self.ema.update(self.G)
-        return dict(d, **g)
+            B = real.shape[0] * self.parallel.size              # the global batch
+            z = self.parallel.shard(self.batches.sample_noise(B))
+            t_real, t_fake = (self.parallel.shard(t) for t in self.batches.make_labels(B))
+            self.G.train()
+            self.D.train()
+            with self.parallel.sharding(B, self.G, self.D):     # Dropout: masks of the global batch
+                fake = self.G(z)
+                self.last = {"real": real, "z": z, "fake": fake}
+                d = self.discriminator_step(real, fake, t_real, t_fake)
+                g = self.generator_step(fake)
+            if self.ema is not None:
+                self.ema.update(self.G)
+            return dict(d, **g)
 
     def discriminator_step(self, real, fake, t_real, t_fake):
         """D.zero_grad(); backward on the real batch, then on the fake batch; optD.step()."""
@@ -202,11 +180,6 @@ class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
     def generator_step(self, fake):
         """Non-saturating G step: loss ℓ(D(fake), 1) (hinge: −D(fake)), gradient through D into G."""
         return generator_step(self.G, self.D, self.opt_g, self.loss_g or self.loss_fn, fake)
-
-    def _write_outputs(self):
-        self.write_metrics()
-        self.plot()
-        self.make_gif()
 
     # ------------------------------------------------------------------------- the loop
     def target_steps(self):
@@ -223,75 +196,52 @@ class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
         A NaN/inf loss saves ``checkpoint_nonfinite.npz`` and raises :class:`TrainingDiverged`.
         """
         target = self.target_steps()
-        if self.out_dir is not None:
-            os.makedirs(self.out_dir, exist_ok=True)
-            self._remove_stale_temp_files()
+        stale = self.folder.prepare() if self.folder else 0
+        if stale:
+            self.console.warn(f"removed {stale} temporary file(s) left by an interrupted write")
         if self.health.real_diversity is None:
-            self.health.real_diversity = self._real_diversity()
+            real = asnumpy(self.batches.real_sample(self.config.n_fixed,
+                                                    np.random.default_rng([self.config.seed, 4])))
+            self.health.real_diversity = mean_pairwise_distance(real) if len(real) > 1 else None
         if self.step >= target:
-            self._say(f"nothing to train: the run is at step {self.step} and the target is "
-                      f"{target} (raise --epochs or --max-steps to continue)")
+            self.console.say(f"nothing to train: the run is at step {self.step} and the target is "
+                             f"{target} (raise --epochs or --max-steps to continue)")
             self._write_outputs()
             return self.summary()
-        if self.step == 0:
-            self._begin_grids()                     # what G makes before any training
-        previous = {}
-        if threading.current_thread() is threading.main_thread():
-            previous = {s: signal.signal(s, self._on_stop_signal) for s in STOP_SIGNALS}
+        if self.step == 0:                          # what G makes before any training
+            self.grids.hold(self._fixed_noise_samples())
         self.parallel.broadcast(self.G, self.D)             # every process: rank 0's weights
-        self._fit_start = time.perf_counter()
-        self._elapsed_at_start = self.elapsed
+        start, elapsed_at_start = time.perf_counter(), self.elapsed
         try:
-            self._loop(target)
+            with self.stop.installed():
+                self._loop(target, lambda: elapsed_at_start + time.perf_counter() - start)
         except NonFiniteLossError as e:
-            self._close_bar()
+            self.console.close_bar()
             raise self._diverged(e) from None
         finally:
-            self._close_bar()
-            for s, handler in previous.items():
-                signal.signal(s, handler)
+            self.console.close_bar()
         self._finish()
         return self.summary()
 
-    def _remove_stale_temp_files(self):
-        """Delete the temporary files (``<name>.<random>.tmp``) that writes cut off by a kill left
-        of every file the run writes: its data files and pictures, and the grids in GRID_DIR."""
-        stale = remove_stale_temp_files(self.out_dir, OUTPUT_FILES, name_regex=PICTURE)
-        stale += remove_stale_temp_files(self.path(GRID_DIR), name_regex=GRID_FILE)
-        if stale:
-            self._warn(f"removed {len(stale)} temporary file(s) left by an interrupted write")
-
-    def _on_stop_signal(self, signum, frame):
-        if self._stop_requested:
-            raise TrainingInterrupted(signum)
-        self._stop_requested = signum
-        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-        self._warn(f"\n{name}: finishing this step, then saving a checkpoint "
-                   f"(press Ctrl-C again to stop at once without saving)")
-
-    def _clock(self):
-        return self._elapsed_at_start + time.perf_counter() - self._fit_start
-
-    def _loop(self, target):
+    def _loop(self, target, clock):
         cfg, spe = self.config, self.steps_per_epoch
         while self.step < target:
             epoch, pos = divmod(self.step, spe)
             if pos == 0:
-                if self.data is not None:
-                    self.perm = self.rng.permutation(self.n_data)
-                self._epoch_acc = self._new_acc()
-            self._open_bar(epoch, pos)
+                self.batches.new_epoch()
+                self.metrics.new_epoch()
+            self.console.open_bar(epoch, pos)
             while pos < spe and self.step < target:
                 t0 = time.perf_counter()
-                real = self._real_batch(pos)
-                stats, self._stop_requested = self.parallel.agree(self.train_step(real),
-                                                                  self._stop_requested)
+                real = self.batches.real_batch(pos)
+                stats, self.stop.requested = self.parallel.agree(self.train_step(real),
+                                                                 self.stop.requested)
                 dt = time.perf_counter() - t0
                 self.step += 1
                 pos += 1
-                if self._step0_images is not None:        # the first step worked: a new run's
-                    self._replace_old_grids()             # grids replace the folder's old ones
-                self.elapsed = self._clock()
+                if self.grids.held is not None:       # the first step worked: a new run's
+                    self.grids.release()              # grids replace the folder's old ones
+                self.elapsed = clock()
                 self._after_step(stats, dt, real.shape[0] * self.parallel.size)
                 if pos == spe:
                     self._end_epoch()
@@ -299,69 +249,47 @@ class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
                     if cfg.sample_every and self.step % cfg.sample_every == 0:
                         self._save_grid(epoch_end=False)
                     elif self.step % self._diversity_every() == 0:
-                        self._check_diversity(self.generate(self.fixed_noise))
+                        self._fixed_noise_samples()
                     if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                         self.save_checkpoint()
-                if self._stop_requested:
+                if self.stop.requested:
                     self._interrupted()
-            self._close_bar()
+            self.console.close_bar()
 
     def _after_step(self, stats, dt, batch):
-        for acc in (self._epoch_acc, self._log_acc):
-            acc["n"] += 1
-            acc["seconds"] += dt
-            acc["images"] += batch
-            for k in ("loss_D", "loss_G", "D_x", "D_G_z"):
-                acc[k] += stats[k]
+        self.metrics.add_step(stats, dt, batch)
         self.health.check_step(self.step, stats["loss_D"], stats["loss_G"], stats["D_x"],
                                stats["D_G_z"])
-        cfg = self.config
-        if self.step % cfg.log_every == 0:
-            row = self._row("step", self._log_acc)
+        if self.step % self.config.log_every == 0:
+            row = self.metrics.step_row(self.step, self.elapsed)
             for fn in self.step_callbacks:
                 row.update(fn(self, row) or {})
             self.history.append(row)
-            self._log_acc = self._new_acc()
-        if self._bar is not None:
-            self._bar.set_postfix_str(
-                f"loss_D {stats['loss_D']:.3f}  loss_G {stats['loss_G']:.3f}  "
-                f"{batch / max(dt, 1e-9):.0f} img/s", refresh=False)
-            self._bar.update(1)
-        elif not self.quiet and self._print_every() and self.step % self._print_every() == 0 \
-                and self.step % self.steps_per_epoch != 0:
-            self._say(f"  step {self.step}  loss_D {stats['loss_D']:.4f}  loss_G "
-                      f"{stats['loss_G']:.4f}  D(x) {stats['D_x']:.3f}  D(G(z)) "
-                      f"{stats['D_G_z']:.3f}  {batch / max(dt, 1e-9):.0f} img/s")
-
-    def _print_every(self):
-        spe = self.steps_per_epoch
-        return max(1, spe // 4) if spe >= 4 else 0
+        self.console.step_done(self.step, stats, dt, batch)
 
     def _end_epoch(self):
         epoch = self.step // self.steps_per_epoch
         self._save_grid(epoch_end=True)
-        row = self._row("epoch", self._epoch_acc)
-        row["diversity"] = self.diversity
-        row["epoch_time"] = round(self._epoch_acc["seconds"], 3)
+        row = self.metrics.epoch_row(self.step, self.elapsed, self.diversity)
         extras = {}
         if self.epoch_metrics and self.parallel.is_main:
-            mg_state, own = rng_state(), self.rng.bit_generator.state
+            mg_state, own = rng_state(), self.batches.rng.bit_generator.state
             try:
                 for fn in self.epoch_metrics:
                     extras.update(fn(self) or {})
             finally:
                 set_rng_state(mg_state)
-                self.rng.bit_generator.state = own
+                self.batches.rng.bit_generator.state = own
         row.update(extras)
         self.history.append(row)
-        self._close_bar()
+        self.console.close_bar()
         line = (f"epoch {epoch}/{self.config.epochs}  step {self.step}  loss_D {row['loss_D']:.4f}  "
                 f"loss_G {row['loss_G']:.4f}  D(x) {row['D_x']:.3f}  D(G(z)) {row['D_G_z']:.3f}  "
                 f"diversity {self.diversity:.3f}  {row['epoch_time']:.1f} s "
                 f"({row['images_per_s'] or 0:.0f} img/s)")
         if extras:
             line += "  " + "  ".join(f"{k} {_fmt(v)}" for k, v in extras.items())
-        self._say(line)
+        self.console.say(line)
         self._write_outputs()
         self.save_checkpoint()
 
@@ -369,8 +297,73 @@ class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
         if self.step % self.steps_per_epoch != 0:       # stopped mid-epoch (max_steps)
             self._save_grid(epoch_end=False)
         self._write_outputs()
-        if self._saved_at != self.step:
+        if self.checkpointer.saved_at != self.step:
             self.save_checkpoint()
+
+    def _interrupted(self):
+        signum = int(self.stop.requested)
+        self.console.close_bar()
+        self._write_outputs()
+        path = self.save_checkpoint()
+        self.stop.requested = False
+        self.console.say(f"interrupted at step {self.step}: checkpoint saved to {path}")
+        raise TrainingInterrupted(signum)
+
+    def _diverged(self, err):
+        """Save the state a NaN/inf loss came from (marked "nonfinite") and say what to do."""
+        path = self.path(NONFINITE_CHECKPOINT)
+        where = f"step {self.step + 1} (epoch {self.step // self.steps_per_epoch + 1})"
+        if path is not None:
+            self.checkpointer.save(self.step, self.elapsed, path, status="nonfinite",
+                                   note=f"{err.name} = {err.value} at {where}")
+        self._write_outputs()
+        good = self.path(CHECKPOINT)
+        kept = (f"; the last good checkpoint {good} is untouched"
+                if good and os.path.isfile(good) else "")
+        msg = (f"{err.name} became {err.value} at {where}: training stopped. The state that "
+               f"produced it is saved in {path} (marked 'nonfinite', for inspection){kept}. "
+               f"Try lower learning rates.")
+        return TrainingDiverged(msg, path, self.step + 1)
+
+    # ------------------------------------------------------------------------- samples and files
+    def _fixed_noise_samples(self):
+        """G's samples of the fixed noise; their diversity goes to the health monitor (not for a
+        generator without noise, whose samples are identical by design)."""
+        images = self.samples.generate(self.samples.fixed_noise)
+        self.diversity = mean_pairwise_distance(images)
+        if self.config.noise != "ones":
+            self.health.check_diversity(self.step, self.diversity)
+        return images
+
+    def _save_grid(self, epoch_end):
+        return self.grids.write(self._fixed_noise_samples(), self.step, epoch_end)
+
+    def _diversity_every(self):
+        return self.config.diversity_every or max(10, self.steps_per_epoch // 4)
+
+    def _write_outputs(self):
+        self.metrics.write()
+        self.metrics.plot()
+        self.grids.make_gif(self.step)
+
+    def path(self, name):
+        """``out_dir/name`` (None without an output folder)."""
+        return self.folder.path(name)
+
+    def save_checkpoint(self, path=None, status="ok", note=None):
+        """Write the checkpoint (default ``out_dir/checkpoint.npz``) atomically."""
+        return self.checkpointer.save(self.step, self.elapsed, path, status, note)
+
+    def load_checkpoint(self, path=None):
+        """Restore a checkpoint written by :meth:`save_checkpoint` (models, optimizers, RNG
+        states, position in the epoch, health counters, metrics history from metrics.csv).
+        All or nothing: if any part does not fit, the trainer is left exactly as it was and a
+        ValueError names the file and the part."""
+        meta = self.checkpointer.load(path)
+        self.step, self.elapsed = int(meta["step"]), float(meta["elapsed"])
+        self.grids.remove_after(self.step)      # grids of steps the checkpoint has not seen
+        self.resumed_from = self.step           # (a crash after them) are redone
+        return meta
 
     def summary(self):
         epochs = [r for r in self.history if r.get("kind") == "epoch"]
@@ -379,3 +372,40 @@ class GANTrainer(Batches, MetricsLog, Samples, RunState, Progress):
                 "last_epoch": epochs[-1] if epochs else None, "diversity": self.diversity,
                 "warnings": dict(self.health.issued)}
 
+    # ------------------------------------------------------------------------- the parts' state, by name
+    history = property(lambda self: self.metrics.history, doc="The metrics rows (dicts).")
+    rng = property(lambda self: self.batches.rng, doc="The trainer's NumPy Generator.")
+    n_data = property(lambda self: self.batches.n_data)
+    fixed_noise = property(lambda self: self.samples.fixed_noise)
+    out_dir = property(lambda self: self.folder.root)
+
+    @property
+    def perm(self):
+        """The epoch's order of the data."""
+        return self.batches.perm
+
+    @perm.setter
+    def perm(self, value):
+        self.batches.perm = value
+
+    def generate(self, z, batch=256):
+        """G(z) in eval mode, as NumPy (n, *image_shape) (:meth:`Samples.generate`)."""
+        return self.samples.generate(z, batch)
+
+    def sample(self, n, seed=None):
+        """n samples of the current generator (:meth:`Samples.sample`)."""
+        return self.samples.sample(n, seed)
+
+    def export_samples(self, n, path=None, seed=None):
+        """Write n samples to ``path`` (default OUT/samples.npy) (:meth:`Samples.export`)."""
+        return self.samples.export(n, path, seed)
+
+    def grid_files(self):
+        """(step, path) of the grids written so far (up to the current step), in step order."""
+        return self.grids.files(self.step)
+
+    def _real_batch(self, pos):
+        return self.batches.real_batch(pos)
+
+    def _noise(self, gen, n):
+        return self.batches.noise(gen, n)

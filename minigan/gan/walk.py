@@ -4,10 +4,11 @@ import math
 import numpy as np
 
 from .. import backend
-from .checkpoint import generator_weights, load_checkpoint
+from ..files.checkpoint import generator_weights, load_checkpoint
+from .images import grid_image, save_image
+from .latent import latent_walk
 from .models import build_model
 from .plots import save_gif
-from .sampling import grid_image, latent_walk, save_image
 
 __all__ = ["save_latent_walk", "generator_from_checkpoint", "make_generate"]
 
@@ -25,7 +26,7 @@ def make_generate(G, device="cpu", batch=256):
 def save_latent_walk(generate, z_dim, path, *, value_range=(-1.0, 1.0), render="gray",
                      image_shape=None, noise="normal", walks=16, points=4, steps=12, seed=0,
                      scale=1, frame_ms=80, strip_path=None):
-    """Render :func:`~minigan.gan.sampling.latent_walk` as a looping GIF at ``path`` (each frame
+    """Render :func:`~minigan.gan.latent.latent_walk` as a looping GIF at ``path`` (each frame
     a grid of the ``walks`` walks) and, with ``strip_path``, a PNG of the first walk's frames in a
     row. Returns the paths written."""
     def gen(z):

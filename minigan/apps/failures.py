@@ -16,8 +16,8 @@ import threading
 
 from ..data.download import DownloadError
 from ..data.idx import IDXFormatError
-from .checkpoint import CheckpointError
-from .folder import ImageFolderError
+from ..files.checkpoint import CheckpointError
+from ..gan.folder import ImageFolderError
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
 

@@ -3,14 +3,9 @@ asks for fit in memory. Nothing here creates or changes a file."""
 import os
 import tempfile
 
+from ..gan.outputs import GRID_DIR, OUTPUT_FILES
 from ..nn.init import physical_memory
 from .failures import UsageError, describe_os_error
-from .grids import GRID_DIR, LATEST_GRID, PROGRESS_GIF
-from .metrics_log import LOSSES_PNG, METRICS
-from .run_state import CHECKPOINT, NONFINITE_CHECKPOINT
-
-OUTPUT_FILES = (CHECKPOINT, NONFINITE_CHECKPOINT, METRICS, LOSSES_PNG, LATEST_GRID, PROGRESS_GIF,
-                "samples.npy")
 
 
 def check_output_folder(out):
