@@ -363,10 +363,10 @@ def _write_report(path, chosen, results, elapsed, jobs):
         lines.append(f"| {file} | {MUTATIONS[indices[0]][1]} | {len(indices)} |")
     lines += ["", "| # | file | path | mutation | replaced by | result | first failing test | s |",
               "|---|---|---|---|---|---|---|---|"]
-    for i, (file, path, kind, find, replace) in chosen:
+    for i, (file, where, kind, find, replace) in chosen:
         verdict, by, seconds = results.get(i, ("not run", "", 0.0))
         short = lambda s: "`" + " ".join(s.split())[:70].replace("|", "\\|") + "`"   # noqa: E731
-        lines.append(f"| {i} | {file} | {path} | {kind}: {short(find)} | {short(replace)} | {verdict} | "
+        lines.append(f"| {i} | {file} | {where} | {kind}: {short(find)} | {short(replace)} | {verdict} | "
                      f"{by.replace('|', '/')} | {seconds:.0f} |")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")

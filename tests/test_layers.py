@@ -3,7 +3,7 @@
     apps            minigan/apps, every package's __main__.py   (the command lines)
     gan   eval      the GAN toolkit; sample-quality scores      (neither imports the other)
     files  data  distributed                                    (shared helpers, data sets, processes)
-    engine          backend, philox, kernels, nn, optim, gradcheck
+    engine          arrays, backend, dispatch, philox, kernels, nn, optim, gradcheck
 
 A module may import its own package and the packages its layer lists below; nothing imports
 upwards. Read from the source (ast), so an import inside a function counts too.
@@ -16,7 +16,7 @@ import sys
 import pytest
 
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "minigan")
-ENGINE = {"backend", "philox", "kernels", "nn", "optim", "gradcheck"}
+ENGINE = {"arrays", "backend", "dispatch", "philox", "kernels", "nn", "optim", "gradcheck"}
 LOWER = ENGINE | {"files", "data", "distributed"}
 MAY_IMPORT = {                # package -> the packages it may import (besides itself)
     **{name: ENGINE for name in ENGINE},
