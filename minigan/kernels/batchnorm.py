@@ -14,7 +14,7 @@ def batchnorm_forward(layer, x):
         return NotImplemented                                 # eval (running statistics): plain
     layer._check_input(x, layer._ranks, 1, layer.num_features)
     x_t = batch_last(x)                                       # (C, ..., N)
-    x2 = x_t.reshape(layer.num_features, -1)                  # (C, M); copies only if strided
+    x2 = get_array_module(x).ascontiguousarray(x_t.reshape(layer.num_features, -1))  # (C, M)
     if x2.shape[1] < 2:
         return NotImplemented                                 # the plain forward says why not
     update = layer.training and layer.track_running_stats
@@ -35,9 +35,10 @@ def batchnorm_backward(layer, grad_output, need_input_grad=True):
     x_hat, inv_std, x_shape = layer._get_cache()             # x̂ as (C, M)
     layer._check_grad(grad_output, x_shape, x_hat)
     dy_t = batch_last(grad_output)
-    dy = dy_t.reshape(layer.num_features, -1)                 # (C, M)
+    xp = get_array_module(grad_output)
+    dy = xp.ascontiguousarray(dy_t.reshape(layer.num_features, -1))   # (C, M); copies only if strided
     gamma, beta = layer.weight, layer.bias                    # (a frozen γ or β: into scratch)
-    dgamma, dbeta = (p.grad if p.requires_grad else get_array_module(p.grad).zeros_like(p.grad)
+    dgamma, dbeta = (p.grad if p.requires_grad else xp.zeros_like(p.grad)
                      for p in (gamma, beta))
     dx = ops.batchnorm_backward(dy, x_hat, gamma.data, inv_std, dgamma, dbeta)
     if dx is None:               # the forward's kernel ran, so this one applies: only if switched off since
