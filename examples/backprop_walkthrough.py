@@ -1,7 +1,7 @@
 """A guided tour of backprop in minigan: one small conv net, layer by layer.
 
 For each layer it prints the forward input -> output shapes, the gradient shapes on the
-way back, what the layer cached during forward for its backward, and the worst relative
+way back, what the layer keeps from its forward for its backward, and the worst relative
 error of its hand-written gradients against finite differences (mg.gradcheck, float64).
 
     python examples/backprop_walkthrough.py            # runs in a few seconds
@@ -17,28 +17,35 @@ import minigan as mg
 from minigan import nn
 from minigan.apps.options import nonneg_int, positive_int
 
-# What each layer keeps from its forward, in the order of its ``_cache`` tuple.
-CACHE_NAMES = {
-    nn.Conv2d: ("im2col columns", "input (N, H, W)", "output (Ho, Wo)"),
-    nn.ConvTranspose2d: ("input as (Cin, H·W·N)", "input (N, H, W)", "output (Ho, Wo)"),
-    nn.Linear: ("input x",),
-    nn.BatchNorm2d: ("normalised x̂ as (C, M)", "1/√(σ²+ε)", "used batch statistics", "input shape"),
-    nn.BatchNorm1d: ("normalised x̂ as (C, M)", "1/√(σ²+ε)", "used batch statistics", "input shape"),
-    nn.LeakyReLU: ("input x", "output y"),
-    nn.ReLU: ("input x", "output y"),
-    nn.Tanh: ("input x", "output y"),
-    nn.Dropout: ("uniform draws u (kept: u ≥ p)", "input shape", "input x"),
-    nn.Flatten: ("input shape", "input x"),
-    nn.Reshape: ("input shape", "input x"),
-}
-
-
-def describe(value):
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
-        return f"array {tuple(value.shape)} {value.dtype}"
-    if value is None:
-        return "None"
-    return repr(value)
+def kept(layer, x, y):
+    """What ``layer``'s backward needs from its forward, as (label, shape) pairs — read off the
+    math (and the input and output shapes), not off the layer's private cache."""
+    n = x.shape[0]
+    if isinstance(layer, nn.Conv2d):
+        kh, kw = layer.kernel_size
+        cols = (layer.in_channels * kh * kw, y.shape[2] * y.shape[3] * n)
+        return [("the input's im2col columns X, for dW = dY·Xᵀ", cols)]
+    if isinstance(layer, nn.ConvTranspose2d):
+        return [("the input x as (Cin, H·W·N), for dW", (x.shape[1], x.shape[2] * x.shape[3] * n))]
+    if isinstance(layer, nn.Linear):
+        return [("the input x, for dW = dyᵀ·x", x.shape)]
+    if isinstance(layer, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        m = x.size // x.shape[1]
+        return [("the normalised x̂ as (C, M)", (x.shape[1], m)), ("1/√(σ² + ε) per channel", (x.shape[1],))]
+    if isinstance(layer, (nn.LeakyReLU, nn.ReLU)):
+        return [("the input x (its sign picks the slope)", x.shape)]
+    if isinstance(layer, (nn.Tanh, nn.Sigmoid)):
+        return [("the output y (f′ is a function of y)", y.shape)]
+    if isinstance(layer, nn.Dropout):
+        keep = layer.mask()
+        if keep is None:
+            return [("nothing: identity in eval mode", ())]
+        share = float((keep > 0).mean())
+        return [(f"the mask of kept elements, bool ({share:.0%} kept at p = {layer.p}; dx = dy·mask/(1 − p))",
+                 keep.shape)]
+    if isinstance(layer, (nn.Flatten, nn.Reshape)):
+        return [("only the input shape", x.shape)]
+    return []
 
 
 def load_digits(n):
@@ -80,16 +87,14 @@ def main(argv=None):
     print(model, "\n")
 
     # Forward, one layer at a time, keeping every layer's input for the tour.
-    print("FORWARD  (each layer caches what its backward will need)")
+    print("FORWARD  (each layer keeps what its backward will need)")
     inputs, h = [], x
     for i, layer in enumerate(model):
         inputs.append(h)
         out = layer(h)
-        cached = getattr(layer, "_cache", None) or ()
-        names = CACHE_NAMES.get(type(layer), [f"item {k}" for k in range(len(cached))])
         print(f"[{i}] {type(layer).__name__:<12} {str(tuple(h.shape)):>16} -> {str(tuple(out.shape)):<16}")
-        for name, value in zip(names, cached):
-            print(f"      cached {name:<26} {describe(value)}")
+        for label, shape in kept(layer, h, out):
+            print(f"      keeps {label}: {tuple(shape)}")
         h = out
 
     # A loss on the logits, then backward, in reverse.

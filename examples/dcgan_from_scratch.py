@@ -1,12 +1,11 @@
-"""DCGAN on MNIST from scratch: the flagship's whole recipe in one file you read top to bottom.
+"""DCGAN on MNIST from scratch: the flagship's recipe (examples/mnist_dcgan.py) in one file — its
+models written out layer by layer, batches of 32, Adam 2e-4 with betas (0.5, 0.999), BCE on logits
+with the non-saturating G loss, samples from the average of G's weights (decay 0.999) with standing
+BatchNorm statistics — and its two steps explicit (forward, loss, backward, zero_grad, step), equal
+to minigan/gan/steps.py's. The flagship adds health checks, metrics, plots, Ctrl-C handling and
+downloads the full MNIST; this file trains on what is already there (else the 5,000 offline digits).
 
-No GANTrainer here: the two models are written out layer by layer, and the training loop is
-explicit — forward, loss, backward, zero_grad, step — for the discriminator D, then the
-generator G. (examples/mnist_dcgan.py trains the same models with the trainer, which adds
-health checks, metrics, plots and Ctrl-C handling.)
-
-    python examples/dcgan_from_scratch.py                         # 5 epochs
-    python examples/dcgan_from_scratch.py --max-steps 20 --out /tmp/s
+    python examples/dcgan_from_scratch.py --max-steps 20 --out /tmp/s     # default: 25 epochs
     python examples/dcgan_from_scratch.py --resume --max-steps 40 --out /tmp/s
 """
 import argparse
@@ -22,6 +21,7 @@ from minigan.apps.options import ExampleParser          # argparse whose errors 
 from minigan.apps.preflight import check_memory
 from minigan.files import (atomic_write, flatten_optimizer_state, load_checkpoint, save_checkpoint,
                            subdict, unflatten_optimizer_state)
+from minigan.gan.ema import GeneratorAverage            # θ_avg ← β·θ_avg + (1 − β)·θ, per G step
 from minigan.gan.images import save_grid
 
 Z = 100       # size of the noise vector z
@@ -29,34 +29,51 @@ Z = 100       # size of the noise vector z
 
 def build_models():
     """G: z (N, 100) -> images (N, 1, 28, 28) in [-1, 1];  D: images -> one logit each."""
-    G = nn.Sequential(
-        nn.Linear(Z, 7 * 7 * 256, bias=False), nn.BatchNorm1d(7 * 7 * 256), nn.LeakyReLU(0.2),
-        nn.Reshape(256, 7, 7),                                                       # 256×7×7
-        nn.ConvTranspose2d(256, 128, 5, padding=2, bias=False), nn.BatchNorm2d(128),
-        nn.LeakyReLU(0.2),                                                           # 128×7×7
+    G = nn.init.dcgan_init(nn.Sequential(                 # weights ~ N(0, 0.02²), as in the DCGAN paper
+        nn.Linear(Z, 7 * 7 * 256, bias=False), nn.BatchNorm1d(7 * 7 * 256), nn.LeakyReLU(0.2), nn.Reshape(256, 7, 7),
+        nn.ConvTranspose2d(256, 128, 5, padding=2, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),  # 128×7×7
         nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=1, bias=False),
         nn.BatchNorm2d(64), nn.LeakyReLU(0.2),                                       # 64×14×14
-        nn.ConvTranspose2d(64, 1, 5, stride=2, padding=2, output_padding=1, bias=False),
-        nn.Tanh())                                                                   # 1×28×28
-    D = nn.Sequential(
+        nn.ConvTranspose2d(64, 1, 5, stride=2, padding=2, output_padding=1, bias=False), nn.Tanh()))  # 1×28×28
+    D = nn.init.dcgan_init(nn.Sequential(
         nn.Conv2d(1, 64, 5, stride=2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(0.3),   # 64×14×14
         nn.Conv2d(64, 128, 5, stride=2, padding=2), nn.LeakyReLU(0.2), nn.Dropout(0.3),  # 128×7×7
-        nn.Flatten(), nn.Linear(7 * 7 * 128, 1))                                     # a logit
-    return nn.init.dcgan_init(G), nn.init.dcgan_init(D)          # weights ~ N(0, 0.02²)
+        nn.Flatten(), nn.Linear(7 * 7 * 128, 1)))                                    # a logit
+    return G, D
+
+
+def discriminator_step(D, opt_d, bce, real, fake, ones, zeros):  # D(real) toward 1, D(fake) toward 0
+    opt_d.zero_grad()
+    loss_real = bce(D(real), ones)
+    D.backward(bce.backward(), need_input_grad=False)    # dL/dθ_D; the data needs no gradient
+    loss_fake = bce(D(fake), zeros)
+    D.backward(bce.backward(), need_input_grad=False)    # fake is "detached": nothing flows to G
+    opt_d.step()
+    return loss_real + loss_fake
+
+
+def generator_step(G, D, opt_g, bce, fake, ones):  # the non-saturating loss −log D(G(z)), through D
+    opt_g.zero_grad()
+    loss_g = bce(D(fake), ones)
+    D.requires_grad_(False)                              # D frozen: its own gradients are unused
+    d_fake = D.backward(bce.backward())                  # dL/dfake (N, 1, 28, 28), through D
+    D.requires_grad_(True)
+    G.backward(d_fake, need_input_grad=False)            # dL/dθ_G, through G's own caches
+    opt_g.step()
+    return loss_g
 
 
 @command_line
 def main(argv=None):
     p = ExampleParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=25)
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in all")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", choices=["cpu", "cuda", "auto"], default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=os.path.join("runs", "dcgan_from_scratch"))
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    p.add_argument("--export-samples", type=int, default=0, metavar="N",
-                   help="write N samples of the final G to OUT/samples.npy")
+    p.add_argument("--export-samples", type=int, default=0, metavar="N", help="write N samples to OUT/samples.npy")
     args = p.parse_args(argv)
     device = args.device if args.device != "auto" else ("cuda" if mg.cuda_available() else "cpu")
     if min(args.epochs, args.batch_size) < 1 or (args.max_steps or 1) < 1 or min(args.seed, args.export_samples) < 0:
@@ -73,19 +90,18 @@ def main(argv=None):
     mg.seed(args.seed)                                       # weights, Dropout masks
     rng = np.random.default_rng(args.seed)                   # data order and noise z
     G, D = build_models()
-    G.to(device), D.to(device)
-    print(G, D, sep="\n")
-    opt_g = optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    print(G.to(device), D.to(device), sep="\n")
+    opt_g, opt_d = (optim.Adam(m.parameters(), lr=2e-4, betas=(0.5, 0.999)) for m in (G, D))
+    average = GeneratorAverage(G, decay=0.999)               # the copy of G that samples
     bce = nn.BCEWithLogitsLoss()                             # mean of −[t·log σ(x) + (1−t)·log(1−σ(x))]
-    ones = mg.to_device(np.ones((B, 1), np.float32), device)
-    zeros = mg.to_device(np.zeros((B, 1), np.float32), device)
+    ones, zeros = (mg.to_device(np.full((B, 1), t, np.float32), device) for t in (1, 0))   # targets
 
     path, step = os.path.join(args.out, "checkpoint.npz"), 0
     if args.resume:                                          # everything needed to go on exactly
         arrays, meta = load_checkpoint(path)
         try:
             G.load_state_dict(subdict(arrays, "G")), D.load_state_dict(subdict(arrays, "D"))
+            average.model.load_state_dict(subdict(arrays, "A")), setattr(average, "updates", meta["avg"])
             opt_g.load_state_dict(unflatten_optimizer_state(arrays, meta["optG"], "optG"))
             opt_d.load_state_dict(unflatten_optimizer_state(arrays, meta["optD"], "optD"))
             rng.bit_generator.state, step = meta["rng"], meta["step"]
@@ -102,40 +118,26 @@ def main(argv=None):
         real = mg.to_device(scale_to_tanh_range(images[order[pos * B:(pos + 1) * B], None]), device)
         z = mg.to_device(rng.standard_normal((B, Z), dtype=np.float32), device)
         fake = G(z)                                          # G forward, once per step
-
-        # D step: push D(real) toward 1 and D(fake) toward 0. Gradients add up in D's .grad.
-        opt_d.zero_grad()
-        loss_real = bce(D(real), ones)
-        D.backward(bce.backward(), need_input_grad=False)    # dL/dθ_D; the data needs no gradient
-        loss_fake = bce(D(fake), zeros)
-        D.backward(bce.backward(), need_input_grad=False)    # fake is "detached": nothing flows to G
-        opt_d.step()
-
-        # G step: the non-saturating loss, −log D(G(z)): push D(fake) toward 1 through D.
-        opt_g.zero_grad()
-        loss_g = bce(D(fake), ones)
-        D.requires_grad_(False)                              # D frozen: its own gradients are not
-        d_fake = D.backward(bce.backward())                  # needed; dL/dfake (N, 1, 28, 28) is
-        D.requires_grad_(True)
-        G.backward(d_fake, need_input_grad=False)            # dL/dθ_G, through G's own caches
-        opt_g.step()
-
+        loss_d = discriminator_step(D, opt_d, bce, real, fake, ones, zeros)
+        loss_g = generator_step(G, D, opt_g, bce, fake, ones)
+        average.update(G)
         step += 1
         if step % 50 == 0 or step == total:
-            print(f"step {step}/{total}  loss_D {loss_real + loss_fake:.4f}  loss_G {loss_g:.4f}")
+            print(f"step {step}/{total}  loss_D {loss_d:.4f}  loss_G {loss_g:.4f}")
 
     os.makedirs(args.out, exist_ok=True)                     # the checkpoint, atomically
-    arrays = {f"G/{k}": v for k, v in G.state_dict().items()}
-    arrays.update({f"D/{k}": v for k, v in D.state_dict().items()}, order=order)
-    meta = {"step": step, "rng": rng.bit_generator.state, "mg_rng": mg.backend.rng_state()}
+    arrays = {f"{n}/{k}": v for n, m in (("G", G), ("D", D), ("A", average.model)) for k, v in m.state_dict().items()}
+    arrays["order"] = order
+    meta = {"step": step, "rng": rng.bit_generator.state, "mg_rng": mg.backend.rng_state(), "avg": average.updates}
     for prefix, opt in (("optG", opt_g), ("optD", opt_d)):
         flat, meta[prefix] = flatten_optimizer_state(opt.state_dict(), prefix)
         arrays.update(flat)
     save_checkpoint(path, arrays, meta)
-    G.eval()                                                 # BatchNorm: running statistics
+    noise = np.random.default_rng([args.seed, 98]).standard_normal((2000, Z), dtype=np.float32)
+    average.recompute_statistics(mg.to_device(noise[i:i + 100], device) for i in range(0, 2000, 100))
+    G = average.model.eval()                                 # samples: the average, its statistics
     z = np.random.default_rng([args.seed, 1]).standard_normal((64, Z), dtype=np.float32)
-    samples = mg.asnumpy(G(mg.to_device(z, device)))
-    save_grid(samples, os.path.join(args.out, "grid.png"), nrow=8, scale=2)
+    save_grid(mg.asnumpy(G(mg.to_device(z, device))), os.path.join(args.out, "grid.png"), nrow=8, scale=2)
     if args.export_samples:
         z = rng.standard_normal((args.export_samples, Z), dtype=np.float32)
         samples = mg.asnumpy(G(mg.to_device(z, device)))

@@ -1,0 +1,31 @@
+"""Exercise 7 — ConvTranspose2d: Conv2d seen from the other side.
+
+Shapes: x (N, Cin, H, W), W (Cin, Cout, kh, kw) (note: Cin first), b (Cout,),
+y (N, Cout, Ho, Wo) with Ho = (H − 1)·sh − 2·ph + kh + oph (same for Wo; op: output_padding).
+
+A transposed convolution is what Conv2d's backward does to its upstream gradient: a Conv2d
+with weight W (it maps Cout channels to Cin) sends dy to dx = col2im(W̃ᵀ dY). So here
+the FORWARD is (this is the lesson — you write it):
+    X = x laid out as (Cin, N·H·W),  cols = W̃ᵀ X  with W̃ = W.reshape(Cin, Cout·kh·kw),
+    y = col2im(cols, (N, Cout, Ho, Wo), ...) + b
+and the BACKWARD is that Conv2d's forward: dcols = im2col(dy) (Cout·kh·kw, N·H·W), then
+    dx = W̃ dcols (as (N, Cin, H, W)),   dW̃ = X dcolsᵀ,   db = Σ of dy over batch and pixels.
+Hint: im2col(dy) with this kernel, stride and padding has exactly H×W output positions.
+
+Uses YOUR im2col and col2im from conv2d.py (do exercise 6 first).
+Reference, after you try: minigan/nn/conv_transpose.py.
+Check:  python -m minigan.learn check conv_transpose2d
+"""
+import numpy as np  # noqa: F401  (you will want it)
+
+from conv2d import col2im, im2col  # noqa: F401  (your exercise 6)
+
+
+def conv_transpose2d_forward(x, W, b, stride, padding, output_padding):
+    """Returns (y, cache)."""
+    raise NotImplementedError("write conv_transpose2d_forward (GEMM, then col2im)")
+
+
+def conv_transpose2d_backward(dy, cache):
+    """Returns (dx, dW, db)."""
+    raise NotImplementedError("write conv_transpose2d_backward (im2col, then GEMMs)")
