@@ -1,6 +1,9 @@
-"""One full DCGAN training step: minigan (NumPy, CuPy) vs PyTorch (CPU, CUDA), as ratios.
+"""One full GAN training step: minigan (NumPy, CuPy) vs PyTorch (CPU, CUDA), as ratios.
 
-The step is the flagship's (examples/mnist_dcgan.py): G makes a fake batch once; D runs on
+``--model`` names the models to time (dcgan_models.MODELS, each a model an example trains:
+``dcgan28``, the flagship's, the default; ``dcgan64``, the 64×64 RGB DCGAN of
+examples/image_folder_dcgan.py). The step is the flagship's (examples/mnist_dcgan.py): G makes a
+fake batch once; D runs on
 a real batch and on the detached fake batch, gradients accumulating, and takes an Adam step;
 then D scores the fake batch again and G takes its Adam step with the non-saturating loss.
 That is the tutorial recipe the flagship ran until its defaults added spectral norm on D and
@@ -17,9 +20,12 @@ minigan-numpy, took 12.8 ms where its variants run after GPU engines took 8–11
 FLOPs are counted for the GEMM layers (2·multiply-adds, formulas in ``layer_flops``) over
 the whole step, and compared with this machine's SGEMM rate measured in the same run.
 
-    python benchmarks/bench_step.py                 # batch 64 and 128, every backend present
+    python benchmarks/bench_step.py                 # dcgan28, batch 64 and 128, every backend present
     python benchmarks/bench_step.py --batch 128 --repeats 15 --no-memory
-Writes benchmarks/results/step_<machine>.json and .png (results are committed).
+    python benchmarks/bench_step.py --model dcgan64 --batch 16 32 64 --engines minigan-numpy torch-cpu
+Writes benchmarks/results/step_<model>_<machine>.json and .png (results are committed); a file
+of that name that another machine wrote is never replaced without ``--save``: the run writes
+beside it (``result_path``).
 """
 import argparse
 import json
@@ -39,7 +45,7 @@ import numpy as np  # noqa: E402
 import minigan as mg  # noqa: E402
 from minigan import dispatch, nn  # noqa: E402
 from minigan.kernels.workspace import Workspace  # noqa: E402
-from dcgan_models import Z_DIM, minigan_dcgan, torch_dcgan  # noqa: E402
+from dcgan_models import MODELS  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -78,11 +84,11 @@ def model_flops(model, x):
     return total, first
 
 
-def step_flops(G, D, batch):
+def step_flops(G, D, batch, z_dim):
     """GEMM FLOPs of one GAN step: G forward once, D forward 3×, D backward 3× (weights
     always; input gradient only in the G step, except D's first layer when its input is data
     or detached), G backward (weights + inputs, except its first layer's input z)."""
-    z = np.zeros((batch, Z_DIM), np.float32)
+    z = np.zeros((batch, z_dim), np.float32)
     g_fwd, g_first = model_flops(G, z)
     d_fwd, d_first = model_flops(D, G(z))
     d_backward = 3 * d_fwd + 2 * (d_fwd - d_first) + d_fwd  # dW ×3; dX: 2 without layer 1, 1 full
@@ -120,7 +126,7 @@ class MiniganStep:
     # the convolutions' products in TF32 (mg.backend.conv_tf32), PyTorch's default for them.
     READ_EACH_LOSS, TF32 = "item", "tf32"
 
-    def __init__(self, G, D, device, batch, seed=0, variant="all"):
+    def __init__(self, G, D, device, batch, seed=0, variant="all", model=MODELS["dcgan28"]):
         self.name = f"minigan-{'numpy' if device == 'cpu' else 'cupy'}"
         if variant != "all":
             self.name += f" [{variant}]"
@@ -137,8 +143,9 @@ class MiniganStep:
         self.opt_g = mg.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_d = mg.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
         r = np.random.default_rng(seed)
-        self.real = mg.to_device(np.tanh(r.standard_normal((batch, 1, 28, 28))).astype(np.float32), device)
-        self.z = mg.to_device(r.standard_normal((batch, Z_DIM)).astype(np.float32), device)
+        self.real = mg.to_device(np.tanh(r.standard_normal((batch, *model.image_shape))).astype(np.float32),
+                                 device)
+        self.z = mg.to_device(r.standard_normal((batch, model.z_dim)).astype(np.float32), device)
         self.ones = mg.to_device(np.ones((batch, 1), np.float32), device)
         self.zeros = mg.to_device(np.zeros((batch, 1), np.float32), device)
 
@@ -179,7 +186,7 @@ class TorchStep:
     Variant "frozen-d" freezes D (``requires_grad_(False)``) for G's backward, as minigan's
     step does; PyTorch's DCGAN recipe does not, so the main row does not either."""
 
-    def __init__(self, G, D, device, batch, seed=0, variant=""):
+    def __init__(self, G, D, device, batch, seed=0, variant="", model=MODELS["dcgan28"]):
         import torch
         self.torch = torch
         self.name = f"torch-{device}" + (f" [{variant}]" if variant else "")
@@ -187,14 +194,15 @@ class TorchStep:
         self.read_losses = variant == "item"
         self.freeze_d = variant == "frozen-d"
         self.device = device
-        tG, tD = torch_dcgan(G, D)
+        tG, tD = model.torch(G, D)
         self.G, self.D = tG.to(device), tD.to(device)
         self.loss = torch.nn.BCEWithLogitsLoss()
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
         r = np.random.default_rng(seed)
-        self.real = torch.tensor(np.tanh(r.standard_normal((batch, 1, 28, 28))).astype(np.float32), device=device)
-        self.z = torch.tensor(r.standard_normal((batch, Z_DIM)).astype(np.float32), device=device)
+        self.real = torch.tensor(np.tanh(r.standard_normal((batch, *model.image_shape))).astype(np.float32),
+                                 device=device)
+        self.z = torch.tensor(r.standard_normal((batch, model.z_dim)).astype(np.float32), device=device)
         self.ones = torch.ones(batch, 1, device=device)
         self.zeros = torch.zeros(batch, 1, device=device)
 
@@ -239,17 +247,19 @@ def available_engines():
     return names
 
 
-def make_engine(name, batch, seed=0):
+def make_engine(name, batch, seed=0, model="dcgan28"):
     """An engine by name: "minigan-numpy", "minigan-cupy", "torch-cpu", "torch-cuda", or an
-    ablation variant "minigan-numpy [plain]" etc. (see MiniganStep.VARIANTS)."""
+    ablation variant "minigan-numpy [plain]" etc. (see MiniganStep.VARIANTS), training
+    ``model`` (a name of dcgan_models.MODELS)."""
+    spec = MODELS[model]
     mg.seed(seed)
-    G, D = minigan_dcgan()
+    G, D = spec.minigan()
     if name.startswith("minigan"):
         base, _, variant = name.partition(" [")
         return MiniganStep(G, D, "cpu" if base.endswith("numpy") else "cuda", batch, seed,
-                           variant.rstrip("]") or "all")
+                           variant.rstrip("]") or "all", model=spec)
     base, _, variant = name.partition(" [")
-    return TorchStep(G, D, base.split("-")[1], batch, seed, variant.rstrip("]"))
+    return TorchStep(G, D, base.split("-")[1], batch, seed, variant.rstrip("]"), model=spec)
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -316,10 +326,10 @@ def current_rss_mb():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
 
 
-def memory_probe(name, batch):
+def memory_probe(name, batch, model="dcgan28"):
     """Run in a child process: peak resident memory added by training steps (MB), and peak
     GPU memory for GPU engines."""
-    engine = make_engine(name, batch)
+    engine = make_engine(name, batch, model=model)
     base = current_rss_mb()
     gpu_peak = None
     if name == "torch-cuda":
@@ -335,8 +345,8 @@ def memory_probe(name, batch):
     return {"rss_step_mb": max(peak - base, 0.0), "rss_base_mb": base, "gpu_mb": gpu_peak}
 
 
-def measure_memory(name, batch):
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-probe", name, str(batch)],
+def measure_memory(name, batch, model="dcgan28"):
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-probe", name, str(batch), model],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -359,10 +369,65 @@ def slug(text):
     return "".join(c if c.isalnum() else "-" for c in text).strip("-").lower().replace("--", "-")
 
 
+# ----------------------------------------------------------------------------- options, files
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose errors are one line on stderr (``<prog>: error: ...``), exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def check_options(parser, args, engines_known=None):
+    """Reject what argparse cannot see: sizes below their minimum, unknown engines, a repeated
+    model. One line on stderr, exit status 2 (parser.error)."""
+    for name in ("batch", "repeats", "warmup"):
+        values = getattr(args, name, None)
+        values = values if isinstance(values, list) else [values]
+        low = 0 if name == "warmup" else 1
+        bad = [v for v in values if v is not None and v < low]
+        if bad:
+            parser.error(f"--{name} {bad[0]}: must be at least {low}")
+    if len(set(args.model)) != len(args.model):
+        parser.error(f"--model {' '.join(args.model)}: a model named twice")
+    if engines_known is not None and args.engines:
+        unknown = [e for e in args.engines if e not in engines_known]
+        if unknown:
+            parser.error(f"--engines {unknown[0]}: not available here (choose from {', '.join(engines_known)})")
+
+
+def result_path(kind, model, machine, results=None, save=False):
+    """Where a run's results go: ``<results>/<kind>_<model>_<machine slug>.json``.
+
+    A file of that name already there, written on another machine (its "machine" differs, or
+    it cannot be read), is never replaced silently: the run writes beside it
+    (``..._<machine slug>.new.json``, then ``.new2``, ...) unless ``save`` (``--save``).
+    The same machine's earlier result is replaced."""
+    stem = os.path.join(results or RESULTS, f"{kind}_{model}_{slug(machine)}")
+    path = stem + ".json"
+    if save or not os.path.exists(path):
+        return path
+    try:
+        with open(path) as f:
+            if json.load(f).get("machine") == machine:
+                return path
+    except (OSError, ValueError, AttributeError):
+        pass
+    k = 1
+    while os.path.exists(path):
+        path = f"{stem}.new{k if k > 1 else ''}.json"
+        k += 1
+    return path
+
+
 # ----------------------------------------------------------------------------- report
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, nargs="+", default=[64, 128])
+    parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", nargs="+", default=["dcgan28"], choices=sorted(MODELS),
+                        help="the models to time: " + "; ".join(f"{m.name}: {m.about}, batches "
+                                                                 f"{' '.join(map(str, m.batches))} by default"
+                                                                 for m in MODELS.values()))
+    parser.add_argument("--batch", type=int, nargs="+", default=None,
+                        help="batch sizes (default: each model's own, see --model)")
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--engines", nargs="+", default=None, help="subset of " + ", ".join(available_engines()))
@@ -377,12 +442,24 @@ def main(argv=None):
                              "step (torch-cuda [item])")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory probes")
     parser.add_argument("--no-save", action="store_true", help="print only; write nothing")
-    parser.add_argument("--memory-probe", nargs=2, metavar=("ENGINE", "BATCH"), help=argparse.SUPPRESS)
+    parser.add_argument("--save", action="store_true",
+                        help="replace the results file of this model and machine even when another "
+                             "machine wrote it (otherwise the run writes beside it)")
+    parser.add_argument("--memory-probe", nargs=3, metavar=("ENGINE", "BATCH", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_probe:
-        print(json.dumps(memory_probe(args.memory_probe[0], int(args.memory_probe[1]))))
+        print(json.dumps(memory_probe(args.memory_probe[0], int(args.memory_probe[1]), args.memory_probe[2])))
         return
+    check_options(parser, args, available_engines())
+    if args.save and args.no_save:
+        parser.error("--save and --no-save: choose one")
+    for model in args.model:
+        run_model(args, model, argv)
 
+
+def run_model(args, model, argv):
+    spec = MODELS[model]
+    batches = args.batch or list(spec.batches)
     names = args.engines or available_engines()
     if args.ablation:
         names = [f"minigan-numpy [{v}]" for v in ("plain", "+skip-input-grads", "+reuse-buffers",
@@ -398,17 +475,17 @@ def main(argv=None):
     gemm = {"cpu": sgemm_gflops("cpu")}
     if any(n.endswith(("cupy", "cuda")) for n in names):
         gemm["cuda"] = sgemm_gflops("cuda", n=8192)
-    print(f"# DCGAN training step — {machine}")
+    print(f"# {model} training step ({spec.about}) — {machine}")
     if _has_threadpoolctl():
         from threadpoolctl import threadpool_info
         print("BLAS: " + "; ".join(f"{b['internal_api']} {b.get('version')} {b.get('architecture')} kernels, "
                                    f"{b['num_threads']} threads" for b in threadpool_info() if b["user_api"] == "blas"))
     print("SGEMM rate measured now: " + ", ".join(f"{d} {g:.0f} GFLOP/s" for d, g in gemm.items()))
     rows = []
-    for batch in args.batch:
-        engines = [make_engine(n, batch) for n in names]
-        G, D = minigan_dcgan()
-        flops = step_flops(G, D, batch)
+    for batch in batches:
+        engines = [make_engine(n, batch, model=model) for n in names]
+        G, D = spec.minigan()
+        flops = step_flops(G, D, batch, spec.z_dim)
         clock = others_cpu()
         medians = {}
         for device in ("cpu", "cuda"):             # CPU engines first, then the GPU's: see below
@@ -422,17 +499,18 @@ def main(argv=None):
         for e in engines:
             device = engine_device(e.name)
             ref = "torch-cpu" if device == "cpu" else "torch-cuda"
-            row = {"engine": e.name, "device": device, "batch": batch, "seconds": medians[e.name],
+            row = {"model": model, "engine": e.name, "device": device, "batch": batch,
+                   "seconds": medians[e.name],
                    "images_per_s": batch / medians[e.name], "gflops": flops / medians[e.name] / 1e9,
                    "step_gflop": flops / 1e9, "others_cpu_percent": others}
             row["sgemm_fraction"] = row["gflops"] / gemm[device]
             if ref in medians:
                 row["ratio_vs_torch"] = medians[ref] / medians[e.name]
             if not (args.no_memory or args.ablation):
-                row.update(measure_memory(e.name, batch))
+                row.update(measure_memory(e.name, batch, model))
             rows.append(row)
         del engines
-    for batch in args.batch:
+    for batch in batches:
         cpu_row = next((r for r in rows if r["engine"] == "minigan-numpy" and r["batch"] == batch), None)
         gpu_row = next((r for r in rows if r["engine"] == "minigan-cupy" and r["batch"] == batch), None)
         if cpu_row and gpu_row:
@@ -450,18 +528,19 @@ def main(argv=None):
               f"{r['gflops']:.0f} | {100 * r['sgemm_fraction']:.0f}% | {rss} | {gpu} |")
     print(f"\nstep = {rows[0]['step_gflop'] / rows[0]['batch']:.3f} GFLOP per image (GEMM layers)")
     if not (args.no_memory or args.ablation):
-        for batch in args.batch:
-            ours = next(r for r in rows if r["engine"] == "minigan-numpy" and r["batch"] == batch)
+        for batch in batches:
+            ours = next((r for r in rows if r["engine"] == "minigan-numpy" and r["batch"] == batch), None)
             theirs = next((r for r in rows if r["engine"] == "torch-cpu" and r["batch"] == batch), None)
-            if theirs:
+            if ours and theirs:
                 print(f"peak step memory, batch {batch}: minigan {ours['rss_step_mb']:.0f} MB vs PyTorch "
                       f"{theirs['rss_step_mb']:.0f} MB ({ours['rss_step_mb'] / max(theirs['rss_step_mb'], 1):.2f}×)")
     if args.no_save:
         return
     os.makedirs(RESULTS, exist_ok=True)
-    stem = os.path.join(RESULTS, ("ablation_" if args.ablation else "step_") + slug(machine))
+    path = result_path("ablation" if args.ablation else "step", model, machine, save=args.save)
     blas = __import__("threadpoolctl").threadpool_info() if _has_threadpoolctl() else []
     record = {"command": "python benchmarks/bench_step.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+              "model": model,
               "blas": [{k: b.get(k) for k in ("internal_api", "version", "architecture", "num_threads")} for b in blas],
               "machine": machine, "sgemm_gflops": gemm, "date": time.strftime("%Y-%m-%d"),
               "numpy": np.__version__, "rows": rows}
@@ -470,10 +549,11 @@ def main(argv=None):
         record["torch"] = torch.__version__
     except ImportError:
         pass
-    with open(stem + ".json", "w") as f:
+    with open(path, "w") as f:
         json.dump(record, f, indent=1)
-    plot(rows, machine, stem + ".png")
-    print(f"\nwrote {stem}.json and {stem}.png")
+    png = path[:-len(".json")] + ".png"
+    plot(rows, f"{model}, {machine}", png)
+    print(f"\nwrote {path} and {png}")
 
 
 def _has_threadpoolctl():
@@ -498,7 +578,7 @@ def plot(rows, machine, path):
     ax.set_xticks(np.arange(len(batches)) + width * (len(engines) - 1) / 2, [f"batch {b}" for b in batches])
     ax.set_ylabel("images / s (higher is better)")
     ax.set_yscale("log" if any("cuda" in e or "cupy" in e for e in engines) else "linear")
-    ax.set_title(f"DCGAN training step\n{machine}", fontsize=9)
+    ax.set_title(f"GAN training step\n{machine}", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)

@@ -86,8 +86,12 @@ def study(results):
     return out.getvalue()
 
 
-def step_cpu(results):
-    r, runs = load(results, "step_amd-epyc-x2.json"), load(results, "step_runs_amd-epyc-x2.json")
+def step_cpu(results, model="dcgan28"):
+    """The CPU step table of ``model`` (bench_step.py --model): the saved run's times and the
+    ratios of the three runs in step_runs_<model>_<machine>.json, the last of which is the
+    saved run's."""
+    r = load(results, f"step_{model}_amd-epyc-x2.json")
+    runs = load(results, f"step_runs_{model}_amd-epyc-x2.json")
     rows = []
     for row in r["rows"]:
         mine = row["engine"] == "minigan-numpy"
@@ -97,7 +101,12 @@ def step_cpu(results):
                              f"{r['command']}'s saved one ({row['ratio_vs_torch']:.2f})")
         rows.append([row["engine"], row["batch"], f"{1000 * row['seconds']:.0f}", f"{row['images_per_s']:.0f}",
                      "**" + " / ".join(f"{x:.2f}×" for x in ratios) + "**" if mine else "1.00×"])
-    return table(["engine", "batch", "ms/step (last run)", "images/s", "× PyTorch, runs 1 / 2 / 3"], rows)
+    return table(["engine", "batch", "ms/step (last run)", "images/s",
+                  "× PyTorch, runs " + " / ".join(str(i + 1) for i in range(len(ratios)))], rows)
+
+
+def step_cpu_dcgan64(results):
+    return step_cpu(results, "dcgan64")
 
 
 ABLATION = [("minigan-numpy [plain]", "plain NumPy (batch-last layout, im2col GEMMs)"),
@@ -116,7 +125,7 @@ ABLATION = [("minigan-numpy [plain]", "plain NumPy (batch-last layout, im2col GE
 
 
 def ablation(results):
-    r = load(results, "ablation_amd-epyc-x2.json")
+    r = load(results, "ablation_dcgan28_amd-epyc-x2.json")
     ratio = {(row["engine"], row["batch"]): row["ratio_vs_torch"] for row in r["rows"]}
     return table(["minigan variant", "batch 64 × PyTorch", "batch 128 × PyTorch"],
                  [[label, f"{ratio[e, 64]:.2f}×", f"{ratio[e, 128]:.2f}×"] for e, label in ABLATION])
@@ -144,7 +153,7 @@ GPU = [("minigan-numpy", "minigan-numpy (16 cores)"), ("torch-cpu", "torch-cpu")
 
 
 def step_gpu(results):
-    r = load(results, "step_intel-r-xeon-r-processor-x16--nvidia-h100-80gb-hbm3.json")
+    r = load(results, "step_dcgan28_intel-r-xeon-r-processor-x16--nvidia-h100-80gb-hbm3.json")
     by = {(row["engine"], row["batch"]): row for row in r["rows"]}
     batches = sorted({row["batch"] for row in r["rows"]})
     rows = [[label] + [(f"**{1000 * by[e, b]['seconds']:.1f}**" if e == "minigan-cupy"
