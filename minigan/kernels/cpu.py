@@ -156,19 +156,30 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_
 
 @njit(parallel=True, cache=True)
 def im2col(x, kh, kw, sh, sw, ph, pw, Ho, Wo, out):
-    """out[c, i, j, oh, ow, :] = x[c, oh·sh + i − ph, ow·sw + j − pw, :] (0 outside x)."""
+    """out[c, i, j, oh, ow, :] = x[c, oh·sh + i − ph, ow·sw + j − pw, :] (0 outside x).
+    One thread per channel, writing its columns in memory order; the batch axis copied by an
+    explicit loop (a slice assignment per pixel cost 1.5–2.5× more at N = 16…32)."""
     C, H, W, N = x.shape
     for c in prange(C):
+        xc = x[c]
         for i in range(kh):
             for j in range(kw):
                 for oh in range(Ho):
                     h = oh * sh + i - ph
+                    dst = out[c, i, j, oh]
+                    if h < 0 or h >= H:
+                        for ow in range(Wo):
+                            for n in range(N):
+                                dst[ow, n] = 0
+                        continue
                     for ow in range(Wo):
                         w = ow * sw + j - pw
-                        if 0 <= h < H and 0 <= w < W:
-                            out[c, i, j, oh, ow, :] = x[c, h, w, :]
+                        if 0 <= w < W:
+                            for n in range(N):
+                                dst[ow, n] = xc[h, w, n]
                         else:
-                            out[c, i, j, oh, ow, :] = 0
+                            for n in range(N):
+                                dst[ow, n] = 0
 
 
 @njit(parallel=True, cache=True)
@@ -193,22 +204,28 @@ def gather_rows(x, h0, w0, sh, sw, out):
 
 @njit(parallel=True, cache=True)
 def col2im(cols, kh, kw, sh, sw, ph, pw, out):
-    """out[c, h, w, :] = Σ_{i,j: (h + ph − i)/sh, (w + pw − j)/sw integral and in range}
-    cols[c, i, j, oh, ow, :] — a gather per output pixel: no atomics, deterministic."""
+    """out[c, h, w, :] = Σ_{i,j,oh,ow: oh·sh + i − ph = h, ow·sw + j − pw = w} cols[c, i, j, oh, ow, :]
+    — one thread per channel, adding its columns in memory order into that channel's image
+    (H·W·N numbers, cache-resident): no atomics, one fixed order, deterministic. 2–4× faster
+    here than a gather per output pixel (which read the columns out of order)."""
     C, _, _, Ho, Wo, N = cols.shape
     H, W = out.shape[1], out.shape[2]
     for c in prange(C):
+        oc = out[c]
         for h in range(H):
             for w in range(W):
-                acc = out[c, h, w, :]
-                acc[:] = 0
-                for i in range(kh):
-                    th = h + ph - i
-                    if th < 0 or th % sh != 0 or th // sh >= Ho:
-                        continue
-                    oh = th // sh
-                    for j in range(kw):
-                        tw = w + pw - j
-                        if tw < 0 or tw % sw != 0 or tw // sw >= Wo:
+                for n in range(N):
+                    oc[h, w, n] = 0
+        for i in range(kh):
+            for oh in range(Ho):
+                h = oh * sh + i - ph
+                if h < 0 or h >= H:
+                    continue
+                for j in range(kw):
+                    src = cols[c, i, j, oh]
+                    for ow in range(Wo):
+                        w = ow * sw + j - pw
+                        if w < 0 or w >= W:
                             continue
-                        acc += cols[c, i, j, oh, tw // sw, :]
+                        for n in range(N):
+                            oc[h, w, n] += src[ow, n]

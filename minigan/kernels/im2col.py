@@ -1,8 +1,10 @@
 """Fast im2col and col2im (nn/im2col.py): one parallel pass each (numba, or one CUDA kernel).
 
 im2col copies every window entry straight from x (zero where it overhangs), with no padded
-copy of the image; col2im is a *gather*: each output pixel sums the column entries that came
-from it, so no two threads add into the same pixel — no atomics, and deterministic.
+copy of the image; col2im gives each channel to one thread (CPU), which adds that channel's
+column entries in memory order into its image, or each output pixel to one thread (GPU), which
+gathers the entries that came from it — so no two threads add into the same pixel: no
+atomics, and deterministic.
 ``im2col_into`` / ``col2im_image`` are the versions the fast convolutions call, writing into
 a reused workspace buffer.
 """

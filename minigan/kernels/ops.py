@@ -220,8 +220,9 @@ def gather_rows(x, h0, w0, sh, sw, out):
 
 
 def col2im(cols, kernel, stride, padding, out):
-    """col2im as a gather per output pixel (numba, or one CUDA kernel) into ``out``
-    (C, H, W, N): no atomics, deterministic; or None."""
+    """col2im into ``out`` (C, H, W, N): on the CPU a thread per channel adding its columns in
+    memory order (numba), on a GPU a gather per output pixel (one CUDA kernel); no atomics,
+    deterministic; or None."""
     backend = _backend(cols, name="col2im")
     args = (kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], out)
     if backend == "gpu":
