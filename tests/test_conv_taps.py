@@ -166,8 +166,12 @@ def test_weight_grad_without_input_grad(forced):
 def test_heuristics_pick_the_dcgan_paths():
     """Measured on this project's 2-core CPU: row runs pay for the stride-1 5×5 on 7×7 (17% of
     the row taps are padding), not for the stride-2 ones (8.6%); phases never pay for the
-    DCGAN's transposed convolutions, whose inputs have more channels than their outputs."""
+    DCGAN's transposed convolutions, whose inputs have more channels than their outputs. The
+    64×64 DCGAN's 4×4 stride-2 convolutions stay one GEMM, also between 8×8 and 4×4 maps
+    (12.5% padding: the runs' GEMMs were too small)."""
     assert conv_taps.rows_worth_splitting(7, 7, 5, 1, 2)
     assert not conv_taps.rows_worth_splitting(7, 14, 5, 2, 2)
+    for n_in in (8, 16, 32, 64):     # Conv2d's forward, and ConvTranspose2d's backward, n_in → n_in / 2
+        assert not conv_taps.rows_worth_splitting(n_in // 2, n_in, 4, 2, 1)
     assert not conv_taps.phases_worth_it(256, 128, conv_taps.useful_fraction(7, 7, 5, 1, 2))
     assert conv_taps.phases_worth_it(16, 64, conv_taps.useful_fraction(7, 14, 5, 2, 2))

@@ -73,10 +73,15 @@ def useful_fraction(n_out, n_in, k, s, p):
     return sum((o1 - o0) * (t1 - t0) for o0, o1, t0, t1 in runs) / (n_out * k)
 
 
-def rows_worth_splitting(n_out, n_in, k, s, p, threshold=0.9):
+def rows_worth_splitting(n_out, n_in, k, s, p, threshold=0.85):
     """Whether :func:`correlate`'s row runs pay: they skip the row padding but cost a gather
     per run and smaller GEMMs, which measured a net loss when under 10% of the work is padding
-    (the DCGAN's stride-2 5×5 convolutions: 8.6%) and a gain at 17% (its stride-1 one)."""
+    (the 28×28 DCGAN's stride-2 5×5 convolutions: 8.6%) and a gain at 17% (its stride-1 one).
+    At 12.5% (the 64×64 DCGAN's 4×4 stride-2 convolutions between 8×8 and 4×4 maps: three runs
+    of 1, 2 and 1 output rows, GEMMs of 64…128 columns at batch 16) it was a loss too: D's
+    256 → 512 forward took 4.4 ms by runs and 3.1 ms as one GEMM at batch 16, forward and
+    weight gradient 10.8 vs 6.3 ms (23.0 vs 20.6 at batch 64), G's 512 → 256 forward and
+    backward 13.9 vs 9.6 ms."""
     return useful_fraction(n_out, n_in, k, s, p) < threshold
 
 
