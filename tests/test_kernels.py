@@ -63,6 +63,27 @@ def test_fast_path_matches_plain_numpy(name, factory, shape, rtol, layout, devic
             np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())
 
 
+@pytest.mark.parametrize("serial_below", [0, 1 << 40], ids=["parallel", "serial"])
+def test_leaky_relu_kernels_on_one_thread_and_on_all_match_plain_numpy(serial_below, rng, monkeypatch):
+    """Small arrays take the one-thread LeakyReLU kernels, large ones the parallel ones
+    (ops.SERIAL_BELOW): both equal the plain math exactly, x = 0 included."""
+    monkeypatch.setattr(ops, "SERIAL_BELOW", serial_below)
+    x = rng.standard_normal((6, 5, 4, 3)).astype(np.float32)
+    x[0, 0] = 0
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    relu = nn.LeakyReLU(0.2)
+    np.testing.assert_array_equal(ops.leaky_relu(x, 0.2), _plain_leaky_relu(relu, x))
+    np.testing.assert_array_equal(ops.leaky_relu_grad(x, dy, 0.2), _plain_leaky_relu_grad(relu, x, dy))
+
+
+def _plain_leaky_relu(relu, x):
+    return nn.LeakyReLU._f.plain(relu, np, x)
+
+
+def _plain_leaky_relu_grad(relu, x, dy):
+    return nn.LeakyReLU._df.plain(relu, np, x, None, dy)
+
+
 @pytest.mark.parametrize("weight_decay", [0.0, 0.05])
 def test_fused_adam_matches_plain_numpy(weight_decay, device, rng, monkeypatch):
     results = []

@@ -72,15 +72,16 @@ def conv2d_backward(layer, grad_output, need_input_grad=True):
     ws = workspace_of(layer)
     dy_t = contiguous_batch_last(grad_output)                                 # (Cout, Ho, Wo, N)
     dy = dy_t.reshape(layer.out_channels, -1)                                 # (Cout, Ho·Wo·N)
+    xp = get_array_module(dy)
     if layer.weight.requires_grad and isinstance(columns, list):             # the forward's blocks
         conv_taps.weight_grad(dy_t, columns, layer.weight.grad, ws, "fwd")
     elif layer.weight.requires_grad:
-        layer.weight.grad += conv_matmul(dy, columns.T).reshape(layer.weight.data.shape)
+        dw = ws.get("dw", xp, (layer.out_channels, columns.shape[0]), dy.dtype)  # reused, no page faults
+        layer.weight.grad += conv_matmul(dy, columns.T, out=dw).reshape(layer.weight.data.shape)
     if layer.bias is not None and layer.bias.requires_grad:
         layer.bias.grad += dy.sum(axis=1)
     if not need_input_grad:
         return None
-    xp = get_array_module(dy)
     if ops.conv_taps(dy) and conv_taps.phases_worth_it(
             layer.out_channels, layer.in_channels,
             conv_taps.useful_fraction(ho, h, layer.kernel_size[0], layer.stride[0], layer.padding[0])):
@@ -135,7 +136,9 @@ def conv_transpose2d_backward(layer, grad_output, need_input_grad=True):
                            workspace_of(layer))
     x_cols = x_t.reshape(layer.in_channels, -1)                               # (Cin, H·W·N)
     if layer.weight.requires_grad:
-        layer.weight.grad += conv_matmul(x_cols, dcolumns.T).reshape(layer.weight.data.shape)
+        dw = workspace_of(layer).get("dw", get_array_module(x_cols), (layer.in_channels, dcolumns.shape[0]),
+                                     x_cols.dtype)                             # reused, no page faults
+        layer.weight.grad += conv_matmul(x_cols, dcolumns.T, out=dw).reshape(layer.weight.data.shape)
     if not need_input_grad:
         return None
     dx = conv_matmul(layer.weight.data.reshape(layer.in_channels, -1), dcolumns)  # (Cin, H·W·N)

@@ -101,10 +101,16 @@ def _elementwise_gpu(xp, gpu_kernel, out_like, arrays, scalars):
     return xp.ndarray(out_like.shape, out_like.dtype, out.data, strides=out_like.strides)
 
 
+# Elementwise CPU kernels on fewer numbers than this run on one thread (cpu.py says why).
+SERIAL_BELOW = 1 << 21
+
+
 def leaky_relu(x, slope):
     """y = x if x > 0 else slope·x, or None."""
     s = x.dtype.type(slope)
-    return _elementwise("leaky_relu", lambda *a: _cpu().leaky_relu_forward(*a),
+    serial = x.size < SERIAL_BELOW
+    return _elementwise("leaky_relu",
+                        lambda *a: (_cpu().leaky_relu_forward_serial if serial else _cpu().leaky_relu_forward)(*a),
                         lambda *a: _gpu().leaky_relu_forward(*a),
                         x, x, scalars=(s,))
 
@@ -112,7 +118,9 @@ def leaky_relu(x, slope):
 def leaky_relu_grad(x, dy, slope):
     """dx = dy if x > 0 else slope·dy, or None."""
     s = x.dtype.type(slope)
-    return _elementwise("leaky_relu", lambda *a: _cpu().leaky_relu_backward(*a),
+    serial = x.size < SERIAL_BELOW
+    return _elementwise("leaky_relu",
+                        lambda *a: (_cpu().leaky_relu_backward_serial if serial else _cpu().leaky_relu_backward)(*a),
                         lambda *a: _gpu().leaky_relu_backward(*a),
                         x, x, dy, scalars=(s,))
 
