@@ -170,7 +170,8 @@ def gpu_fusion(results):
 
 
 RENDERERS = {"flagship-caption": flagship_caption, "evaluation": evaluation, "study": study,
-             "step-cpu": step_cpu, "ablation": ablation, "data-parallel": data_parallel,
+             "step-cpu": step_cpu, "step-cpu-dcgan64": step_cpu_dcgan64, "ablation": ablation,
+             "data-parallel": data_parallel,
              "step-gpu": step_gpu, "gpu-fusion": gpu_fusion}
 
 
