@@ -22,6 +22,7 @@ def test_every_example_model_is_benchmarked_with_its_default_batches():
     assert G(np.zeros((2, 100), np.float32)).shape == x.shape and D(x).shape == (2, 1)
 
 
+@pytest.mark.oracle
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_the_pytorch_twin_computes_what_minigan_computes(model):
     torch = pytest.importorskip("torch")
