@@ -4,7 +4,8 @@ An expected failure is a problem with what the user gave or with the machine, no
 option value or an unusable input (:class:`UsageError`), a data file or checkpoint that cannot be
 used, an OS error (no permission, a read-only or full disk, a file where a folder should be),
 too little memory, or Ctrl-C outside training. :func:`command_line` turns each into one line on
-stderr that names the file or option and what to do, and the exit code 2 (130 for Ctrl-C). Any
+stderr that names the file or option and what to do, and the exit code 2 (130 for Ctrl-C); in a
+data-parallel run a failure of one process ends every process (distributed/together.py). Any
 other exception is a bug to see: its traceback is printed as usual.
 """
 import errno
@@ -16,6 +17,7 @@ import threading
 
 from ..data.download import DownloadError
 from ..data.idx import IDXFormatError
+from ..distributed.together import SettingsDiffer, abort_others
 from ..files.checkpoint import CheckpointError
 from ..gan.folder import ImageFolderError
 
@@ -30,7 +32,7 @@ class UsageError(ValueError):
 
 
 EXPECTED = (UsageError, CheckpointError, ImageFolderError, IDXFormatError, DownloadError, OSError,
-            MemoryError)
+            MemoryError, SettingsDiffer)
 
 _ADVICE = {
     errno.ENOSPC: "the disk is full: free some space or choose an --out on another disk",
@@ -84,9 +86,13 @@ def command_line(main=None, *, prog=None):
                 return fn(argv)
             except KeyboardInterrupt:
                 print(f"{name}: interrupted", file=sys.stderr, flush=True)
+                abort_others(EXIT_INTERRUPTED)
                 return EXIT_INTERRUPTED
             except EXPECTED as e:
-                print(f"{name}: error: {one_line(e)}", file=sys.stderr, flush=True)
+                if getattr(e, "speaker", True):     # data-parallel: rank 0 reports agreed ones
+                    print(f"{name}: error: {one_line(e)}", file=sys.stderr, flush=True)
+                if not getattr(e, "agreed", False):   # only this process failed: end them all
+                    abort_others(EXIT_USAGE)
                 return EXIT_USAGE
         return run
     return wrap(main) if main is not None else wrap

@@ -8,7 +8,9 @@ and, from here, --sample-every N, --checkpoint-every N, --log-every N, --quiet.
 """
 import argparse
 import math
+import sys
 
+from ..distributed.together import abort_others
 from .failures import EXIT_USAGE
 
 __all__ = ["ExampleParser", "common_parser", "add_training_options", "add_data_parallel_option",
@@ -49,8 +51,11 @@ class ExampleParser(argparse.ArgumentParser):
         return ns
 
     def fail(self, message):
-        """Report a problem with the input (not the syntax) and exit with code 2."""
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        """Report a problem with the input (not the syntax) and exit with code 2 — in a
+        data-parallel run ending every process (the others may be waiting for this one)."""
+        self._print_message(f"{self.prog}: error: {message}\n", sys.stderr)
+        abort_others(EXIT_USAGE)
+        self.exit(EXIT_USAGE)
 
 
 # ----------------------------------------------------------------------------- argument types

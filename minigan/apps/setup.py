@@ -77,6 +77,8 @@ def start_run(parser, args, example, resumable=()):
     device = resolve_device(parser, "cpu" if getattr(args, "data_parallel", False) and args.device == "auto"
                             else args.device)
     parallel = data_parallel(parser, args, device)
+    parallel.check_same({"--" + k.replace("_", "-"): v for k, v in vars(args).items()
+                         if k != "given"}, what="option")   # every process: one command line
     out = args.out
     problem = check_output_folder(out)
     if problem:

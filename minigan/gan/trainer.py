@@ -61,6 +61,18 @@ LOSSES = {"bce_logits": nn.BCEWithLogitsLoss, "bce": nn.BCELoss, "mse": nn.MSELo
           "hinge": nn.HingeLoss}
 
 
+def shared_settings(trainer):
+    """What every process of a data-parallel run must share: the config, the run's builders,
+    the step it starts from, the data's shape and every parameter's and buffer's shape."""
+    settings = {f"config.{k}": v for k, v in trainer.config.to_dict().items()}
+    settings.update({"run_config": trainer.run_config, "step": trainer.step,
+                     "data shape": list(getattr(trainer.batches.data, "shape", ()) or ())})
+    for label, model in (("G", trainer.G), ("D", trainer.D)):
+        for name, array in model.state_dict().items():
+            settings[f"{label}'s {name}"] = f"shape {tuple(array.shape)} {array.dtype}"
+    return settings
+
+
 def _fmt(v):
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
@@ -195,6 +207,7 @@ class GANTrainer:
         (a KeyboardInterrupt carrying the signal; a second one aborts at once without saving).
         A NaN/inf loss saves ``checkpoint_nonfinite.npz`` and raises :class:`TrainingDiverged`.
         """
+        self.parallel.check_same(shared_settings(self))     # before any write or broadcast
         target = self.target_steps()
         stale = self.folder.prepare() if self.folder else 0
         if stale:
