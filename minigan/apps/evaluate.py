@@ -21,10 +21,11 @@ import os
 import numpy as np
 
 from ..backend import asnumpy, cuda_available, to_device
+from ..eval.classifier import read_classifier
 from ..eval.evaluator import Evaluator
 from ..files.checkpoint import CheckpointError, generator_weights, load_checkpoint
 from ..gan.models import build_model
-from .failures import UsageError, command_line
+from .failures import UsageError, command_line, note_options
 
 
 
@@ -91,6 +92,7 @@ def main(argv=None):
                         "at --classifier) and score with it: non-standard numbers")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = p.parse_args(argv)
+    note_options(p._option_string_actions)
     if args.device == "auto":
         args.device = "cuda" if cuda_available() else "cpu"
     if args.value_range not in (None, "tanh", "unit"):
@@ -100,6 +102,12 @@ def main(argv=None):
     try:
         if not os.path.isfile(args.path):
             raise UsageError(f"{args.path}: no such file")
+        if args.retrain and args.classifier and os.path.lexists(args.classifier):
+            try:                                  # replacing old weights is the point; anything else
+                read_classifier(args.classifier)  # a user saved there must not be lost
+            except ValueError as e:
+                raise UsageError(f"--classifier {e}; --retrain would replace it: choose another "
+                                 f"path") from None
         try:
             evaluator = Evaluator.load(args.classifier, device=args.device, retrain=args.retrain,
                                        verbose=not args.json)

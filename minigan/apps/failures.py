@@ -23,8 +23,8 @@ from ..gan.folder import ImageFolderError
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
 
-__all__ = ["UsageError", "command_line", "one_line", "describe_os_error", "EXIT_OK", "EXIT_USAGE",
-           "EXIT_DIVERGED", "EXIT_INTERRUPTED"]
+__all__ = ["UsageError", "command_line", "one_line", "note_options", "noted_options", "memory_advice",
+           "describe_os_error", "EXIT_OK", "EXIT_USAGE", "EXIT_DIVERGED", "EXIT_INTERRUPTED"]
 
 
 class UsageError(ValueError):
@@ -55,12 +55,35 @@ def describe_os_error(e):
     return text + (f" ({advice})" if advice and advice != what.lower() else "")
 
 
+# options that size what a command holds in memory, in the order worth trying
+MEMORY_OPTIONS = ("--batch-size", "--z-dim", "--width", "--image-size", "--n", "--walks")
+_options = set()            # the options of the command line being run (its parser notes them)
+
+
+def note_options(options):
+    """Record the option strings of the running command line (for the out-of-memory advice)."""
+    _options.clear()
+    _options.update(options)
+
+
+def noted_options():
+    """The option strings noted by :func:`note_options`."""
+    return set(_options)
+
+
+def memory_advice(options=MEMORY_OPTIONS):
+    """'lower --batch-size, --z-dim or --width': those of ``options`` this command line has."""
+    lower = [o for o in options if o in _options][:3]
+    if not lower:
+        return "close other programs or use a machine with more memory"
+    return "lower " + (lower[0] if len(lower) == 1 else ", ".join(lower[:-1]) + " or " + lower[-1])
+
+
 def one_line(e):
     """The report of an expected failure, on one line."""
     if isinstance(e, MemoryError):
         detail = str(e) or "an allocation failed"
-        return (f"out of memory: {detail} (lower --batch-size or the model's size, e.g. --z-dim or "
-                f"--width)")
+        return f"out of memory: {detail} ({memory_advice()})"
     if isinstance(e, OSError) and e.strerror and not str(e).startswith(e.strerror):
         return describe_os_error(e)
     text = getattr(e, "one_line", None) or str(e) or type(e).__name__

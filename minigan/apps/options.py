@@ -11,7 +11,7 @@ import math
 import sys
 
 from ..distributed.together import abort_others
-from .failures import EXIT_USAGE
+from .failures import EXIT_USAGE, note_options
 
 __all__ = ["ExampleParser", "common_parser", "add_training_options", "add_data_parallel_option",
            "label_ranges", "dcgan_fields", "positive_int", "nonneg_int", "positive_float", "probability",
@@ -41,6 +41,7 @@ class ExampleParser(argparse.ArgumentParser):
 
     def parse_args(self, args=None, namespace=None):
         ns = super().parse_args(args, namespace)
+        note_options(self._option_string_actions)      # the options the memory advice may name
         # p.add's options default to None, so False there is an explicit --no-X; a plain
         # store_true's False is its default
         ns.given = {k for k, v in vars(ns).items()

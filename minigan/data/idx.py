@@ -21,7 +21,6 @@ import zlib
 
 import numpy as np
 
-from ..nn.init import physical_memory
 
 __all__ = ["IDXFormatError", "read_idx", "write_idx", "IDX_DTYPES"]
 
@@ -74,11 +73,19 @@ def _read_into(path, stream, buffer, is_gzip, on_disk):
     return got
 
 
+def _physical_memory():
+    """Bytes of RAM of this machine (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def _declared_size(path, shape, dtype, header):
     """The file's size (header + data) that the header declares, in Python integers (no
     wrap-around), refused when the data alone would not fit in this machine's memory."""
     nbytes = math.prod(shape) * dtype.itemsize
-    total = physical_memory()
+    total = _physical_memory()
     if total and nbytes > total:
         raise IDXFormatError(f"{path}: the header declares data of shape {shape} {dtype.name}, "
                              f"{nbytes:,} bytes: more than this machine's {total:,} bytes of "
