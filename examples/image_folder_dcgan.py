@@ -28,6 +28,7 @@ import tempfile
 from minigan import gan
 from minigan.data import scale_to_tanh_range
 from minigan.apps import cli
+from minigan.gan.folder import searched_folders
 from minigan.gan.walk import make_generate, save_latent_walk
 
 EXAMPLE = "image_folder_dcgan"
@@ -89,10 +90,11 @@ def _inside(path, folder):
 
 
 def output_outside_images(parser, args):
-    """The output folder, never inside the image folder (a second run would read the first
-    one's grids as training images): an explicit --out there is refused; the default, when run
-    from inside the image folder, moves next to it (IMAGES-runs/image_folder_dcgan)."""
-    if not _inside(args.out, args.images):
+    """The output folder, never inside the image folder or a folder linked into it (a second run
+    would read the first one's grids as training images): an explicit --out there is refused;
+    the default, when run from inside the image folder, moves next to it
+    (IMAGES-runs/image_folder_dcgan)."""
+    if not any(_inside(args.out, f) for f in searched_folders(args.images)):
         return args.out
     if "out" in args.given:
         parser.fail(f"--out {args.out} is inside --images {args.images}: the run's own images "

@@ -50,11 +50,14 @@ def test_equal_settings_pass_and_the_first_differing_one_is_named_with_each_valu
     assert "the settings' names is same on rank 0, --extra given on rank 1" in str(missing[0])
 
 
-def test_a_trainer_refuses_processes_with_different_models_before_writing(tmp_path):
-    data = np.random.default_rng(0).random((32, 4), dtype=np.float32)
-
+@pytest.mark.parametrize("differ,says", [
+    ("z_dim", "config.z_dim is 8 on rank 0, 6 on rank 1"),
+    ("data", "data is ")])
+def test_a_trainer_refuses_processes_with_different_models_or_data_before_writing(tmp_path, differ,
+                                                                                  says):
     def fn(comm):
-        z = [8, 6][comm.rank]
+        z = [8, 6][comm.rank] if differ == "z_dim" else 8
+        data = np.random.default_rng(comm.rank if differ == "data" else 0).random((32, 4), np.float32)
         cfg = gan.TrainConfig(batch_size=8, epochs=1, z_dim=z, n_fixed=4)
         trainer = gan.GANTrainer(nn.Sequential(nn.Linear(z, 4)), nn.Sequential(nn.Linear(4, 1)), cfg,
                                  data=data, out_dir=tmp_path / "out", render="none",
@@ -64,7 +67,7 @@ def test_a_trainer_refuses_processes_with_different_models_before_writing(tmp_pa
         except SettingsDiffer as e:
             return str(e)
     messages = run_ranks(2, fn)
-    assert messages[0] == messages[1] and "config.z_dim is 8 on rank 0, 6 on rank 1" in messages[0]
+    assert messages[0] == messages[1] and says in messages[0], messages[0]
     assert not (tmp_path / "out").exists()
 
 
@@ -111,3 +114,17 @@ def test_one_process_failing_ends_every_process_within_seconds(tmp_path, rank, h
     assert returncode == code, stderr
     assert stderr.count(says) == 1, stderr
     assert seconds < 120
+
+
+@needs_mpi
+def test_an_example_under_mpirun_without_data_parallel_is_refused(tmp_path):
+    out = tmp_path / "run"
+    argv = [os.path.join(ROOT, "examples", "one_parameter_gan.py"), "--max-steps", 3, "--out", out]
+    code, stderr, _ = mpirun([argv, argv])
+    assert code == 2, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith("one_parameter_gan.py:")]
+    assert lines and set(lines) == {
+        "one_parameter_gan.py: error: started by mpirun as one of 2 processes without --data-parallel: "
+        "each would train alone and write the same --out (add --data-parallel to every process, or "
+        "run one process)"}
+    assert not out.exists()

@@ -155,3 +155,34 @@ def test_benchmark_options_are_checked_before_a_result_is_written(argv, says):
     lines = p.stderr.strip().splitlines()
     assert p.returncode == 2 and says in lines[-1], p.stderr
     assert digest(results) == before
+
+
+def _npy_with_header(path, shape, descr="<f4", payload=b"\0" * 64):
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": descr, "fortran_order": False, "shape": shape})
+        f.write(payload)
+
+
+@pytest.mark.parametrize("make,says", [
+    (lambda p: _npy_with_header(p, (10 ** 8, 28, 28)),                  # 313 GB declared, 64 B held
+     "its header declares (100000000, 28, 28) float32 (313,600,000,000 bytes of data), the file holds 64"),
+    (lambda p: p.write_text("hello"), "not a .npy file (expected samples saved by --export-samples or np.save)"),
+    (lambda p: np.save(p, np.zeros((2, 3, 32, 32), np.float32)),
+     "expected samples of shape (N, 28, 28) or (N, 1, 28, 28), got (2, 3, 32, 32)"),
+    (lambda p: np.save(p, np.array([{}, {}]), allow_pickle=True), "expected numbers, got dtype object")])
+def test_eval_reads_a_samples_header_before_its_data(tmp_path, make, says):
+    path = tmp_path / "samples.npy"
+    make(path)
+    code, lines = _eval(path)
+    assert code == 2 and lines == [f"python -m minigan.eval: error: {path}: {says}"]
+
+
+def test_image_folder_out_inside_a_linked_sub_folder_is_refused(tmp_path, capsys):
+    images, elsewhere = tmp_path / "images", tmp_path / "elsewhere"
+    images.mkdir()
+    elsewhere.mkdir()
+    os.symlink(elsewhere, images / "more")                     # searched: a linked sub-folder
+    line = refused(capsys, "image_folder_dcgan", "--images", images, "--out", elsewhere / "run")
+    assert line.endswith(f"--out {elsewhere / 'run'} is inside --images {images}: the run's own "
+                         f"images would become training data; choose an --out outside it")
+    assert os.listdir(elsewhere) == []

@@ -18,17 +18,17 @@ import stat
 
 import numpy as np
 
-__all__ = ["load_image_folder", "ImageFolderError", "list_files"]
+__all__ = ["load_image_folder", "ImageFolderError", "list_files", "searched_folders"]
 
 
 class ImageFolderError(ValueError):
     """The folder is missing, empty, or holds a file that is not a usable image."""
 
 
-def list_files(folder):
-    """Sorted paths of the non-hidden files under ``folder``, following symbolic links to
-    folders but entering each folder (by device and inode) once."""
-    paths, seen = [], set()
+def _walk(folder):
+    """(folder, sorted non-hidden file names) for ``folder`` and every non-hidden folder under
+    it, following symbolic links to folders but entering each folder (device, inode) once."""
+    seen = set()
     for root, dirs, files in os.walk(folder, followlinks=True):
         st = os.stat(root)
         key = (st.st_dev, st.st_ino)
@@ -37,8 +37,18 @@ def list_files(folder):
             continue
         seen.add(key)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        paths += [os.path.join(root, f) for f in sorted(files) if not f.startswith(".")]
-    return paths
+        yield root, sorted(f for f in files if not f.startswith("."))
+
+
+def list_files(folder):
+    """Sorted paths of the non-hidden files under ``folder`` (symbolic links to folders
+    followed, each folder once)."""
+    return [os.path.join(root, f) for root, files in _walk(folder) for f in files]
+
+
+def searched_folders(folder):
+    """The real paths of every folder :func:`list_files` searches (links resolved)."""
+    return [os.path.realpath(root) for root, _ in _walk(folder)]
 
 
 def load_image_folder(folder, size=64, grayscale=False, allow_mixed_sizes=False):
