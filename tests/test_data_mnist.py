@@ -125,6 +125,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
+        if kind == "unsized":                   # no Content-Length: the data, then close
+            self.end_headers()
+            self.wfile.write(data)
+            self.close_connection = True
+            return
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
@@ -328,3 +333,18 @@ def test_scaling_helpers():
     np.testing.assert_array_equal(to_uint8(t), p)
     np.testing.assert_array_equal(to_uint8(u, value_range=(0, 1)), p)
     assert to_uint8(np.array([-3.0, 3.0])).tolist() == [0, 255]
+
+
+def test_a_download_larger_than_the_file_can_be_is_cut_off(tmp_path, server):
+    """A mirror that announces, or streams, more than the file can be is refused before the
+    disk fills: nothing is kept, and the next mirror is used."""
+    url, httpd = server
+    dest = tmp_path / "dl"
+    name = "train-images-idx3-ubyte.gz"
+    size = len(httpd.files[name])
+    with pytest.raises(DownloadError, match=rf"the server announces {size:,} bytes, more than the "
+                                            rf"{size - 1:,} this file can be"):
+        download_file(name, [url + "/good/"], dest, None, progress=False, max_bytes=size - 1)
+    with pytest.raises(DownloadError, match=rf"the server sent more than the {size // 2:,} bytes"):
+        download_file(name, [url + "/unsized/"], dest, None, progress=False, max_bytes=size // 2)
+    assert leftovers(dest) == []

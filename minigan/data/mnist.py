@@ -60,6 +60,7 @@ FASHION_MD5 = {
 }
 FASHION_SYSTEM_DIRS = ["/usr/share/datasets/fashion-mnist"]  # Debian: dataset-fashion-mnist
 DOWNLOAD_TIMEOUT = DEFAULT_TIMEOUT
+MAX_DOWNLOAD_BYTES = 64 * 2 ** 20     # the largest of the files (Fashion-MNIST train images) is 26 MB
 OFFLINE_TEST_PER_CLASS = 50
 OFFLINE_DIGITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mnist_5k.npz")
 # SHA-256 of the 5,000 images' bytes followed by the labels' (uint8), as make_mnist_5k.py prints
@@ -246,7 +247,7 @@ def load_mnist(split="train", root=None, download=True, dataset="mnist", *, mirr
                 if _find(home, n) is None:
                     download_file(n, mirror_list, home, md5s[n],
                                   timeout=DOWNLOAD_TIMEOUT if timeout is None else timeout,
-                                  progress=progress)
+                                  progress=progress, max_bytes=MAX_DOWNLOAD_BYTES)
             paths = [_find(home, n) for n in names]
             return found("download", home, *_load_idx_pair(*paths))
         except DownloadError as e:
