@@ -97,6 +97,22 @@ def test_mismatched_label_count(tmp_path):
         load_mnist("train", root=root, download=False)
 
 
+def test_an_images_header_that_is_not_mnist_is_refused_before_its_data(tmp_path):
+    """A header declaring 2 million 28x28 images (1.6 GB) in a few bytes, or images of another
+    size, is refused by name from the header alone."""
+    root = tmp_path / "data"
+    write_split(root / "mnist", "train", n=20)
+    path = root / "mnist" / "train-images-idx3-ubyte"
+    os.remove(str(path) + ".gz")
+    path.write_bytes(bytes([0, 0, 8, 3]) + np.array([2_000_000, 28, 28], ">u4").tobytes() + bytes(10))
+    with pytest.raises(IDXFormatError, match=r"train-images-idx3-ubyte: expected uint8 images of shape "
+                                             r"\(N, 28, 28\), N <= 1,000,000, got uint8 \(2000000, 28, 28\)"):
+        load_mnist("train", root=root, download=False)
+    write_idx(path, np.zeros((20, 32, 32), np.uint8))
+    with pytest.raises(IDXFormatError, match=r"got uint8 \(20, 32, 32\)"):
+        load_mnist("train", root=root, download=False)
+
+
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="split"):
         load_mnist("validation", root=tmp_path)

@@ -126,6 +126,8 @@ def main(argv=None):
         args.device = "cuda" if cuda_available() else "cpu"
     if args.value_range not in (None, "tanh", "unit"):
         p.error(f"--value-range must be tanh or unit, got {args.value_range!r}")
+    if args.seed < 0:
+        p.error(f"--seed must be at least 0, got {args.seed}")
     if args.n is not None and args.n < 2:
         p.error("--n must be at least 2 (a covariance needs two samples)")
     try:

@@ -93,8 +93,12 @@ def _declared_size(path, shape, dtype, header):
     return header + nbytes
 
 
-def read_idx(path):
+def read_idx(path, expect=None):
     """Read an IDX file (plain or gzip) into a native-endian NumPy array.
+
+    ``expect``: optional ``fn(shape, dtype)`` called once the header is read, before any data;
+    it returns None or what is wrong (e.g. MNIST's images must be uint8 (N, 28, 28)), and the
+    file is then refused without reading its data.
 
     The header is read and checked first; the data are then read in chunks into an array of
     the size the header declares, and never more than one byte past it (so a small gzip that
@@ -129,6 +133,9 @@ def read_idx(path):
                                  f"{ndim} dimensions, got {n}")
         shape = tuple(int.from_bytes(sizes[i:i + 4], "big") for i in range(0, 4 * ndim, 4))
         dtype = IDX_DTYPES[code]
+        problem = expect(shape, dtype.newbyteorder("=")) if expect is not None else None
+        if problem:
+            raise IDXFormatError(f"{path}: {problem}")
         expected = _declared_size(path, shape, dtype, header)
         if not is_gzip and on_disk != expected:           # a plain file: its size says it all
             n = on_disk
