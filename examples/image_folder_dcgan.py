@@ -113,6 +113,9 @@ def main(argv=None):
         args.out = output_outside_images(parser, args)
     elif not args.resume:
         cli.check_data_size(parser, args.batch_size, args.n_julia, "Julia-set images (--n-julia)")
+        cli.check_memory("--n-julia/--image-size", 9 * args.n_julia * args.image_size ** 2,
+                         f"{args.n_julia:,} images of {args.image_size}x{args.image_size} "
+                         f"(iteration counts, then pixels)")
     try:
         gan.models._doublings(args.image_size)
     except ValueError as e:

@@ -186,3 +186,12 @@ def test_image_folder_out_inside_a_linked_sub_folder_is_refused(tmp_path, capsys
     assert line.endswith(f"--out {elsewhere / 'run'} is inside --images {images}: the run's own "
                          f"images would become training data; choose an --out outside it")
     assert os.listdir(elsewhere) == []
+
+
+def test_image_folder_checks_that_its_julia_images_fit_before_rendering(tmp_path, capsys):
+    capsys.readouterr()
+    assert run("image_folder_dcgan", "--n-julia", 10 ** 10, "--out", tmp_path / "o") == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert ": error: --n-julia/--image-size: 10,000,000,000 images of 64x64 (iteration counts, then " \
+           "pixels) would need" in line
+    assert not (tmp_path / "o").exists()
