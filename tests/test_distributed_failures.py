@@ -128,3 +128,14 @@ def test_an_example_under_mpirun_without_data_parallel_is_refused(tmp_path):
         "each would train alone and write the same --out (add --data-parallel to every process, or "
         "run one process)"}
     assert not out.exists()
+
+
+@needs_mpi
+def test_a_failure_every_process_reaches_is_reported_once_and_ends_them_normally(tmp_path):
+    argv = flagship(tmp_path / "run")
+    argv[argv.index("--batch-size") + 1] = 15                    # 15 rows over 2 processes
+    code, stderr, _ = mpirun([argv, argv])
+    assert code == 2, stderr
+    assert minigan_lines(stderr) == ["mnist_dcgan.py: error: --data-parallel: the batch of 15 cannot "
+                                     "be split evenly over 2 processes (use a multiple of 2)"]
+    assert "MPI_ABORT" not in stderr and not (tmp_path / "run").exists()

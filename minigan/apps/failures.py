@@ -17,7 +17,7 @@ import threading
 
 from ..data.download import DownloadError
 from ..data.idx import IDXFormatError
-from ..distributed.together import SettingsDiffer, abort_others
+from ..distributed.together import AgreedFailure, abort_others
 from ..files.checkpoint import CheckpointError
 from ..gan.folder import ImageFolderError
 
@@ -32,7 +32,7 @@ class UsageError(ValueError):
 
 
 EXPECTED = (UsageError, CheckpointError, ImageFolderError, IDXFormatError, DownloadError, OSError,
-            MemoryError, SettingsDiffer)
+            MemoryError, AgreedFailure)
 
 _ADVICE = {
     errno.ENOSPC: "the disk is full: free some space or choose an --out on another disk",

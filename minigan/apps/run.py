@@ -13,6 +13,7 @@ from ..backend import seed as seed_minigan
 from ..files.checkpoint import CheckpointError, read_meta
 from ..gan.models import build_model
 from ..gan.outputs import CHECKPOINT, LATEST_GRID, LOSSES_PNG, METRICS, PROGRESS_GIF
+from ..distributed.together import AgreedFailure
 from ..gan.stop import TrainingDiverged, TrainingInterrupted
 from .failures import (EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, UsageError, describe_os_error,
                        memory_advice, noted_options as ctx_options)
@@ -87,16 +88,18 @@ def run_training(ctx, trainer, after=None, before=None):
         per_sample = 4 * math.prod(trainer.image_shape or (trainer.config.z_dim,))
         check_memory("--export-samples", 2 * args.export_samples * per_sample,
                      f"{args.export_samples:,} samples of {per_sample:,} bytes (twice: made, then saved)")
-    if trainer.config.batch_size % ctx.parallel.size:
-        ctx.parser.fail(f"--data-parallel: the batch of {trainer.config.batch_size} cannot be split "
-                        f"evenly over {ctx.parallel.size} processes (use a multiple of {ctx.parallel.size})")
+    if trainer.config.batch_size % ctx.parallel.size:       # every process fails here: together
+        raise AgreedFailure(f"--data-parallel: the batch of {trainer.config.batch_size} cannot be "
+                            f"split evenly over {ctx.parallel.size} processes (use a multiple of "
+                            f"{ctx.parallel.size})", speaker=ctx.parallel.is_main)
     if ctx.parallel.size > 1:
         ctx.say(f"data-parallel: {ctx.parallel.size} processes, {trainer.config.batch_size // ctx.parallel.size} "
                 f"of the {trainer.config.batch_size} samples of each batch each")
     target = trainer.target_steps()
     if "log_every" in args.given and trainer.step < target < trainer.config.log_every:
-        ctx.parser.fail(f"--log-every {trainer.config.log_every} is larger than the run's {target} "
-                        f"steps: no metrics row would be written (use at most {target})")
+        raise AgreedFailure(f"--log-every {trainer.config.log_every} is larger than the run's "
+                            f"{target} steps: no metrics row would be written (use at most "
+                            f"{target})", speaker=ctx.parallel.is_main)
     ctx.say(f"training to step {target} ({trainer.steps_per_epoch} steps per epoch, "
             f"{trainer.config.epochs} epochs" + (f", --max-steps {trainer.config.max_steps}"
                                                    if trainer.config.max_steps else "") + ")")

@@ -24,21 +24,24 @@ import sys
 
 import numpy as np
 
-__all__ = ["SettingsDiffer", "check_same", "activate", "abort_others", "active"]
+__all__ = ["AgreedFailure", "SettingsDiffer", "check_same", "activate", "abort_others", "active"]
 
 _VALUE_BYTES = 120                 # how much of each process's value the message shows
 _active = None                     # the MPI communicator of this process's run (size > 1)
 
 
-class SettingsDiffer(ValueError):
-    """The processes of one run were given different settings. Raised on every process;
-    ``speaker`` is True on rank 0 only (the one that reports it); ``agreed``: every process
-    raises it at the same point, so they can end normally."""
+class AgreedFailure(ValueError):
+    """A failure every process reaches at the same point (it follows from settings they share):
+    they end normally together, and only ``speaker`` (rank 0) reports it."""
     agreed = True
 
-    def __init__(self, message, speaker):
+    def __init__(self, message, speaker=True):
         super().__init__(message)
         self.speaker = speaker
+
+
+class SettingsDiffer(AgreedFailure):
+    """The processes of one run were given different settings (raised on every process)."""
 
 
 def _text(value):
