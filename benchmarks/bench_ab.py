@@ -36,13 +36,14 @@ def worker(engine, model, batch):
 
 
 def main(argv=None):
+    from bench_options import nonneg_int, positive_int
     from bench_step import MODELS, OneLineParser
     p = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--trees", nargs="+", required=True, help="minigan source trees (repository roots)")
     p.add_argument("--model", default="dcgan64", choices=sorted(MODELS))
-    p.add_argument("--batch", type=int, nargs="+", default=None)
-    p.add_argument("--repeats", type=int, default=7)
-    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--batch", type=positive_int, nargs="+", default=None)
+    p.add_argument("--repeats", type=positive_int, default=7)
+    p.add_argument("--warmup", type=nonneg_int, default=2)
     p.add_argument("--engine", default="minigan-numpy", help="the minigan engine (bench_step.py's names)")
     p.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -51,8 +52,6 @@ def main(argv=None):
     for tree in args.trees:
         if not os.path.isdir(os.path.join(tree, "minigan")):
             p.error(f"--trees {tree}: no minigan package there")
-    if args.repeats < 1 or args.warmup < 0 or any(b < 1 for b in args.batch or [1]):
-        p.error("--repeats and --batch must be at least 1, --warmup at least 0")
     out = []
     for batch in args.batch or MODELS[args.model].batches:
         procs = {}

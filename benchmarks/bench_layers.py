@@ -28,6 +28,7 @@ if __name__ == "__main__":
 
 import numpy as np  # noqa: E402
 import minigan as mg  # noqa: E402
+from bench_options import positive_int  # noqa: E402
 from bench_step import OneLineParser, check_options, layer_flops  # noqa: E402
 from dcgan_models import MODELS  # noqa: E402
 
@@ -147,9 +148,9 @@ def format_table(rows, total, batch, device, model="dcgan28"):
 def main(argv=None):
     parser = OneLineParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", nargs="+", default=["dcgan28"], choices=sorted(MODELS))
-    parser.add_argument("--batch", type=int, nargs="+", default=None,
+    parser.add_argument("--batch", type=positive_int, nargs="+", default=None,
                         help="batch sizes (default: each model's own)")
-    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--repeats", type=positive_int, default=10)
     parser.add_argument("--device", choices=["cpu", "cuda", "all"], default="all")
     parser.add_argument("--no-torch", action="store_true", help="minigan's layers only")
     parser.add_argument("--out", help="also write the tables to this Markdown file")

@@ -45,6 +45,7 @@ import numpy as np  # noqa: E402
 import minigan as mg  # noqa: E402
 from minigan import dispatch, nn  # noqa: E402
 from minigan.kernels.workspace import Workspace  # noqa: E402
+from bench_options import nonneg_int, positive_int, save_result  # noqa: E402
 from dcgan_models import MODELS  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -378,15 +379,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def check_options(parser, args, engines_known=None):
-    """Reject what argparse cannot see: sizes below their minimum, unknown engines, a repeated
-    model. One line on stderr, exit status 2 (parser.error)."""
-    for name in ("batch", "repeats", "warmup"):
-        values = getattr(args, name, None)
-        values = values if isinstance(values, list) else [values]
-        low = 0 if name == "warmup" else 1
-        bad = [v for v in values if v is not None and v < low]
-        if bad:
-            parser.error(f"--{name} {bad[0]}: must be at least {low}")
+    """Reject what the option types (bench_options.py) cannot see: a model named twice, an
+    engine not available here. One line on stderr, exit status 2 (parser.error)."""
     if len(set(args.model)) != len(args.model):
         parser.error(f"--model {' '.join(args.model)}: a model named twice")
     if engines_known is not None and args.engines:
@@ -426,10 +420,10 @@ def main(argv=None):
                         help="the models to time: " + "; ".join(f"{m.name}: {m.about}, batches "
                                                                  f"{' '.join(map(str, m.batches))} by default"
                                                                  for m in MODELS.values()))
-    parser.add_argument("--batch", type=int, nargs="+", default=None,
+    parser.add_argument("--batch", type=positive_int, nargs="+", default=None,
                         help="batch sizes (default: each model's own, see --model)")
-    parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--repeats", type=positive_int, default=9)
+    parser.add_argument("--warmup", type=nonneg_int, default=2)
     parser.add_argument("--engines", nargs="+", default=None, help="subset of " + ", ".join(available_engines()))
     parser.add_argument("--ablation", action="store_true",
                         help="CPU only: minigan with its optimisations switched on one by one, and "
@@ -549,11 +543,10 @@ def run_model(args, model, argv):
         record["torch"] = torch.__version__
     except ImportError:
         pass
-    with open(path, "w") as f:
-        json.dump(record, f, indent=1)
+    print("\n" + save_result(path, json.dumps(record, indent=1)))
     png = path[:-len(".json")] + ".png"
     plot(rows, f"{model}, {machine}", png)
-    print(f"\nwrote {path} and {png}")
+    print(f"wrote {png}")
 
 
 def _has_threadpoolctl():

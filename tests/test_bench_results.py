@@ -67,12 +67,12 @@ def test_a_result_from_another_machine_is_never_replaced_silently(tmp_path):
 
 @pytest.mark.parametrize("module", [bench_step, bench_layers])
 @pytest.mark.parametrize("argv, message", [
-    (["--batch", "0"], "--batch 0: must be at least 1"),
-    (["--batch", "16", "-3"], "--batch -3: must be at least 1"),
-    (["--repeats", "0"], "--repeats 0: must be at least 1"),
+    (["--batch", "0"], "argument --batch: must be a positive integer, got 0"),
+    (["--batch", "16", "-3"], "argument --batch: must be a positive integer, got -3"),
+    (["--repeats", "0"], "argument --repeats: must be a positive integer, got 0"),
     (["--model", "dcgan99"], "invalid choice: 'dcgan99'"),
     (["--model", "dcgan64", "dcgan64"], "a model named twice"),
-    (["--batch", "x"], "invalid int value: 'x'"),
+    (["--batch", "x"], "argument --batch: expected a positive integer, got 'x'"),
 ])
 def test_bad_options_are_one_line_and_exit_2(module, argv, message, capsys):
     with pytest.raises(SystemExit) as e:
@@ -84,7 +84,7 @@ def test_bad_options_are_one_line_and_exit_2(module, argv, message, capsys):
 
 def test_step_rejects_an_unknown_engine_and_warmup_below_zero(capsys):
     for argv, message in ((["--engines", "minigan-fortran"], "--engines minigan-fortran: not available here"),
-                          (["--warmup", "-1"], "--warmup -1: must be at least 0"),
+                          (["--warmup", "-1"], "argument --warmup: must be an integer >= 0, got -1"),
                           (["--save", "--no-save"], "choose one")):
         with pytest.raises(SystemExit) as e:
             bench_step.main(argv)
@@ -105,7 +105,7 @@ def test_a_dcgan64_step_run_writes_its_own_file_beside_another_machines(tmp_path
     assert record["model"] == "dcgan64" and record["machine"] == "Test CPU x2"
     assert [(r["engine"], r["batch"], r["model"]) for r in record["rows"]] == [("minigan-numpy", 2, "dcgan64")]
     assert (tmp_path / "step_dcgan64_test-cpu-x2.new.png").is_file()
-    assert "wrote" in capsys.readouterr().out
+    assert "wrote " + str(tmp_path / "step_dcgan64_test-cpu-x2.new.json") in capsys.readouterr().out
 
 
 def test_layers_of_dcgan64_in_the_step_layout(tmp_path):
