@@ -18,11 +18,11 @@ from .options import (ExampleParser, add_data_parallel_option, add_training_opti
                       probability)
 from .preflight import check_memory, check_output_folder
 from .run import build_models, check_data_size, format_seconds, run_training
-from .setup import RunContext, begin, resolve_device, start_run, train_config
+from .setup import RunContext, begin, lock_output_folder, resolve_device, start_run, train_config
 
 __all__ = ["ExampleParser", "common_parser", "add_training_options", "add_data_parallel_option",
            "label_ranges", "positive_int", "nonneg_int", "positive_float", "begin", "build_models",
            "dcgan_fields", "probability", "float_pair", "resolve_device", "RunContext",
            "start_run", "train_config", "run_training", "check_data_size", "check_memory",
-           "check_output_folder", "command_line", "UsageError", "format_seconds", "EXIT_OK",
+           "check_output_folder", "lock_output_folder", "command_line", "UsageError", "format_seconds", "EXIT_OK",
            "EXIT_USAGE", "EXIT_DIVERGED", "EXIT_INTERRUPTED"]

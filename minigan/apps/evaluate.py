@@ -22,7 +22,9 @@ import numpy as np
 
 from ..backend import asnumpy, cuda_available, to_device
 from ..eval.evaluator import Evaluator
+from ..eval.classifier import default_classifier_path
 from ..files.checkpoint import CheckpointError, generator_weights, load_checkpoint
+from ..files.lock import FolderLock
 from ..gan.models import build_model
 from .failures import UsageError, command_line
 
@@ -100,6 +102,9 @@ def main(argv=None):
     try:
         if not os.path.isfile(args.path):
             raise UsageError(f"{args.path}: no such file")
+        if args.retrain:      # it writes the classifier: no other run may write that folder now
+            target = os.path.dirname(os.path.abspath(args.classifier or default_classifier_path()))
+            FolderLock(target, "--classifier folder").acquire()
         try:
             evaluator = Evaluator.load(args.classifier, device=args.device, retrain=args.retrain,
                                        verbose=not args.json)

@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from ..backend import cuda_available
 from ..distributed.data_parallel import DataParallel, SingleProcess
 from ..files.checkpoint import CheckpointError, read_meta
+from ..files.lock import FolderLock, FolderLocked
 from ..gan.checkpointer import check_trainer_meta
 from ..gan.config import TrainConfig
 from ..gan.outputs import CHECKPOINT
 from .options import ExampleParser
 from .preflight import check_output_folder
 
-__all__ = ["RESUMABLE", "RunContext", "begin", "start_run", "train_config", "resolve_device"]
+__all__ = ["RESUMABLE", "RunContext", "begin", "start_run", "train_config", "resolve_device",
+           "lock_output_folder"]
 
 # flags that may change when resuming; everything else comes from the checkpoint
 RESUMABLE = {"epochs", "max_steps", "sample_every", "checkpoint_every", "log_every", "device",
@@ -56,6 +58,7 @@ class RunContext:
     saved_meta: dict = None
     notes: list = field(default_factory=list)
     parallel: object = field(default_factory=SingleProcess)
+    lock: object = None                         # the FolderLock on ``out`` (rank 0's)
 
     @property
     def resume(self):
@@ -81,7 +84,8 @@ def start_run(parser, args, example, resumable=()):
     problem = check_output_folder(out)
     if problem:
         parser.fail(f"--out {out}: {problem}")
-    ctx = RunContext(parser, args, example, device, out, parallel=parallel)
+    ctx = RunContext(parser, args, example, device, out, parallel=parallel,
+                     lock=lock_output_folder(parser, out) if parallel.is_main else None)
     ckpt = ctx.checkpoint
     if args.resume:
         if not os.path.isfile(ckpt):
@@ -111,6 +115,19 @@ def start_run(parser, args, example, resumable=()):
         except CheckpointError:
             pass
     return ctx
+
+
+def lock_output_folder(parser, out, option="--out"):
+    """The run's lock on ``out`` (created if needed; released at exit); one line and exit code 2
+    while another live run holds it. A lock left by a run that died is taken over."""
+    try:
+        lock = FolderLock(out, option).acquire()
+    except FolderLocked as e:
+        parser.fail(str(e))
+    if lock.took_over:
+        print(f"note: {option} {out}: took over the lock of run pid {lock.took_over}, which is no "
+              f"longer running", flush=True)
+    return lock
 
 
 def begin(parser, argv, example, resumable=()):
