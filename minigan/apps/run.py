@@ -36,6 +36,9 @@ def build_models(run_config, seed):
     except MemoryError as e:
         raise UsageError(f"the models do not fit in memory ({e}): lower --z-dim or the model's "
                          f"width") from None
+    except (ValueError, TypeError) as e:          # a builder's own check of its arguments
+        raise UsageError(f"the models cannot be built from {run_config['generator']} and "
+                         f"{run_config['discriminator']}: {e}") from None
     n = sum(p.data.size for m in (G, D) for p in m.parameters())
     check_memory("the models' size (--z-dim, --width, ...)", 4 * 4 * n,
                  f"{n:,} parameters with their gradients and Adam's two moments")

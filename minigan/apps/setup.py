@@ -11,6 +11,7 @@ from ..files.checkpoint import CheckpointError, read_meta
 from ..files.lock import FolderLock, FolderLocked
 from ..gan.checkpointer import check_trainer_meta
 from ..gan.config import TrainConfig
+from ..gan.run_config import check_run_config
 from ..gan.outputs import CHECKPOINT
 from .options import ExampleParser
 from .preflight import check_output_folder
@@ -102,6 +103,10 @@ def start_run(parser, args, example, resumable=()):
                           "a GANTrainer in a script, not by an example (resume it with "
                           "GANTrainer.load_checkpoint in that script)")
             parser.fail(f"--resume: {ckpt} was written by {written_by}, not {example}")
+        try:
+            check_run_config(config, ckpt)        # builders, settings, data source: all of it
+        except CheckpointError as e:
+            parser.fail(f"--resume: {e}")
         ctx.saved_config, ctx.saved_meta = config, meta
         ignored = sorted(args.given - RESUMABLE - set(resumable))
         if ignored:

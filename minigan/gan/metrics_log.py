@@ -1,6 +1,7 @@
 """The trainer's metrics log: accumulated step numbers, rows of metrics.csv, losses.png."""
 import csv
 import io
+import math
 import os
 
 from ..files.atomic import atomic_write
@@ -108,7 +109,16 @@ class MetricsLog:
         return {"epoch_acc": self.epoch_acc, "log_acc": self.log_acc}
 
     def load_state(self, meta, step):
-        """Restore the sums from a checkpoint's ``meta`` and the history from metrics.csv."""
+        """Restore the sums from a checkpoint's ``meta`` (checked: every sum, each a finite
+        number) and the history from metrics.csv."""
+        for name in ("epoch_acc", "log_acc"):
+            acc, want = meta[name], self.new_acc()
+            if set(acc) != set(want) or not all(
+                    isinstance(acc[k], type(v)) and not isinstance(acc[k], bool) and math.isfinite(acc[k])
+                    and acc[k] >= (0 if k in ("n", "images", "seconds") else -math.inf)
+                    for k, v in want.items() if k in acc):
+                raise ValueError(f"its entry {name!r} is {acc!r}, expected the sums "
+                                 f"{sorted(want)} as finite numbers (n, images: whole numbers >= 0)")
         self.epoch_acc, self.log_acc = dict(meta["epoch_acc"]), dict(meta["log_acc"])
         self.history = self.read(step)
 
