@@ -12,7 +12,9 @@ from ..files.lock import FolderLock, FolderLocked
 from ..gan.checkpointer import check_trainer_meta
 from ..gan.config import TrainConfig
 from ..gan.run_config import check_run_config
-from ..gan.outputs import CHECKPOINT
+from ..gan.outputs import CHECKPOINT, finish_swap
+from .failures import UsageError
+from .old_run import check_old_run
 from .options import ExampleParser
 from .preflight import check_output_folder
 
@@ -112,13 +114,13 @@ def start_run(parser, args, example, resumable=()):
         if ignored:
             ctx.notes.append("note: resuming keeps the checkpoint's settings; ignored: "
                              + ", ".join("--" + k.replace("_", "-") for k in ignored))
-    elif os.path.isfile(ckpt):
+    elif os.path.isdir(out):
         try:
-            step = read_meta(ckpt).get("step")
-            ctx.notes.append(f"note: starting a new run in {out}: its checkpoint (step {step}) "
-                             f"will be replaced (use --resume to continue it instead)")
-        except CheckpointError:
-            pass
+            note = check_old_run(out)        # only a minigan run's files may be replaced
+        except UsageError as e:
+            parser.fail(str(e))
+        if note:
+            ctx.notes.append(note)
     return ctx
 
 
@@ -132,6 +134,7 @@ def lock_output_folder(parser, out, option="--out"):
     if lock.took_over:
         print(f"note: {option} {out}: took over the lock of run pid {lock.took_over}, which is no "
               f"longer running", flush=True)
+    finish_swap(out)            # a new run killed while replacing an old one: finish that first
     return lock
 
 

@@ -97,6 +97,7 @@ class Checkpointer:
     def save(self, step, elapsed, path=None, status="ok", note=None):
         """Write the checkpoint (default ``OUT/checkpoint.npz``) atomically; an "ok" one after
         metrics.csv, so a crash after it loses no rows. Returns the path (None: no folder)."""
+        default = path is None
         path = path or self.folder.path(CHECKPOINT)
         if path is None:
             return None
@@ -109,6 +110,9 @@ class Checkpointer:
         save_checkpoint(path, arrays, meta)
         if status == "ok":
             self.saved_at = step
+            if default and self.folder.staged:      # a new run's first: it replaces the old run
+                self.folder.commit()
+                path = self.folder.path(CHECKPOINT)
         return path
 
     def load(self, path=None):

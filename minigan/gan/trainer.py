@@ -199,6 +199,8 @@ class GANTrainer:
         stale = self.folder.prepare() if self.folder else 0
         if stale:
             self.console.warn(f"removed {stale} temporary file(s) left by an interrupted write")
+        if self.folder and self.resumed_from is None and self.folder.holds_a_run():
+            self.folder.stage()         # the old run's files stay until the first checkpoint
         if self.health.real_diversity is None:
             real = asnumpy(self.batches.real_sample(self.config.n_fixed,
                                                     np.random.default_rng([self.config.seed, 4])))
@@ -317,7 +319,7 @@ class GANTrainer:
             self.checkpointer.save(self.step, self.elapsed, path, status="nonfinite",
                                    note=f"{err.name} = {err.value} at {where}")
         self._write_outputs()
-        good = self.path(CHECKPOINT)
+        good = os.path.join(self.folder.final, CHECKPOINT) if self.folder else None
         kept = (f"; the last good checkpoint {good} is untouched"
                 if good and os.path.isfile(good) else "")
         msg = (f"{err.name} became {err.value} at {where}: training stopped. The state that "
