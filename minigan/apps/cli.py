@@ -7,7 +7,7 @@ preflight   checks before anything is written (output folder, memory)
 failures    one line and exit code 2 for an expected failure (``command_line``)
 
 Exit codes: 0 done; 2 bad arguments or unusable input; 3 training stopped on a NaN/inf loss;
-130 interrupted with Ctrl-C, 143 stopped with SIGTERM (after saving a checkpoint).
+130 interrupted with Ctrl-C, 143 stopped with SIGTERM, 129 with SIGHUP (after saving a checkpoint).
 
 Everything an example is given (options, data, checkpoint, output folder) is checked before
 anything is written into the output folder.

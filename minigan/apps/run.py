@@ -3,7 +3,7 @@ report — and the exit code.
 
 Exit codes: 0 done; 2 bad arguments or unusable input (one line on stderr, no traceback;
 failures.py has the one handler); 3 training stopped on a NaN/inf loss; 130 interrupted with
-Ctrl-C, 143 stopped with SIGTERM (after saving a checkpoint).
+Ctrl-C, 143 stopped with SIGTERM, 129 with SIGHUP (after saving a checkpoint).
 """
 import math
 import os

@@ -12,7 +12,7 @@ trainer creates and calls, each with its own file and test:
     metrics_log  MetricsLog     the history's rows, metrics.csv, losses.png
     health       HealthMonitor  warnings a learner can act on
     checkpointer Checkpointer   checkpoint.npz: save, and restore all or nothing
-    stop         StopSignals    Ctrl-C / SIGTERM: finish the step, save, stop
+    stop         StopSignals    Ctrl-C / SIGTERM / SIGHUP: finish the step, save, stop
     console      Console        messages and the progress bar
 
 The parts do not know each other; the trainer passes what one needs from another.
