@@ -221,3 +221,21 @@ def test_eval_gives_numpys_pickle_advice_to_no_one(tmp_path, content, message):
                        text=True, timeout=300, cwd=ROOT)
     assert p.returncode == 2 and message in p.stderr and "allow_pickle" not in p.stderr, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_an_image_folder_named_by_the_checkpoint_is_not_the_users_to_clean(tmp_path, capsys, julia_pngs):
+    """A data folder of /etc in a hand-edited checkpoint ended in advice to delete a system file."""
+    from test_examples import run
+    out = tmp_path / "run"
+    assert run("image_folder_dcgan", "--images", julia_pngs, "--image-size", 32, "--max-steps", 1,
+               "--batch-size", 8, "--out", out, "--quiet") == 0
+    with np.load(out / "checkpoint.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(str(arrays.pop("__meta__")))
+    meta["config"]["data"]["folder"] = "/etc"
+    write(out, arrays, meta)
+    before = snapshot(out)
+    line = failure(capsys, "image_folder_dcgan", "--resume", "--out", out, "--max-steps", 2)
+    assert f"--resume: {out / 'checkpoint.npz'} names the image folder /etc, which does not hold" in line
+    assert "remove it" not in line and "pass --images DIR" in line
+    assert snapshot(out) == before

@@ -28,6 +28,10 @@ def _count(v):
     return isinstance(v, int) and not isinstance(v, bool) and v >= 1
 
 
+def _flag(v):
+    return v is None or isinstance(v, bool)        # null: an option not given (off)
+
+
 def _pair(v):
     return isinstance(v, (list, tuple)) and len(v) == 2 and all(_number(x) for x in v) and v[0] < v[1]
 
@@ -107,8 +111,8 @@ def _check_data(data, path):
               "scale": (lambda v: isinstance(v, str), "a string"),
               "count": (_count, "a whole number >= 1"), "n_images": (_count, "a whole number >= 1"),
               "size": (_count, "a whole number >= 1"),
-              "grayscale": (lambda v: isinstance(v, bool), "true or false"),
-              "allow_mixed_sizes": (lambda v: isinstance(v, bool), "true or false"),
+              "grayscale": (_flag, "true, false or null"),
+              "allow_mixed_sizes": (_flag, "true, false or null"),
               "value_range": (_pair, "[low, high] with low < high")}
     for key, (ok, expected) in checks.items():
         if key in data and not ok(data[key]):
