@@ -239,3 +239,14 @@ def test_an_image_folder_named_by_the_checkpoint_is_not_the_users_to_clean(tmp_p
     assert f"--resume: {out / 'checkpoint.npz'} names the image folder /etc, which does not hold" in line
     assert "remove it" not in line and "pass --images DIR" in line
     assert snapshot(out) == before
+
+
+def test_a_member_of_unknown_shape_is_bounded(tmp_path, base, monkeypatch):
+    """Read without an expected shape (load_checkpoint's default), a member may not declare more
+    than MAX_UNCHECKED_BYTES: refused from its header, nothing inflated."""
+    _, arrays, meta = base
+    monkeypatch.setattr(npz, "MAX_UNCHECKED_BYTES", 8 * 2**20)        # above the real members
+    path = write(tmp_path / "run", arrays, meta, extra=huge_member("junk/big", 9))
+    with pytest.raises(gan.CheckpointError, match=r"member 'junk/big' declares 9,437,184 bytes .* more "
+                                                  r"than the 8,388,608 a member of unknown shape may"):
+        gan.load_checkpoint(path)

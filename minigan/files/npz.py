@@ -13,9 +13,10 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["NpzReader", "NpzError", "MAX_TEXT_BYTES", "read_npy"]
+__all__ = ["NpzReader", "NpzError", "MAX_TEXT_BYTES", "MAX_UNCHECKED_BYTES", "read_npy"]
 
 MAX_TEXT_BYTES = 16 * 2**20       # a checkpoint's JSON part: far more than any real one
+MAX_UNCHECKED_BYTES = 2**30       # a member read without a known shape (minigan's largest: ~50 MB)
 
 
 class NpzError(ValueError):
@@ -113,6 +114,9 @@ class NpzReader:
             if text and nbytes > MAX_TEXT_BYTES:
                 raise NpzError(f"{where} declares {nbytes:,} bytes of text, more than the "
                                f"{MAX_TEXT_BYTES:,} allowed")
+            if shape is None and nbytes > MAX_UNCHECKED_BYTES:
+                raise NpzError(f"{where} declares {nbytes:,} bytes ({dt} {declared}), more than "
+                               f"the {MAX_UNCHECKED_BYTES:,} a member of unknown shape may")
             try:
                 data = f.read(nbytes)
             except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
