@@ -19,6 +19,7 @@ from minigan.data import load_mnist, scale_to_tanh_range
 from minigan.apps.failures import command_line          # bad input or a full disk: one line, exit 2
 from minigan.apps.options import ExampleParser          # argparse whose errors are one line
 from minigan.apps.preflight import check_memory
+from minigan.apps.setup import lock_output_folder       # a lock file: no second run in --out
 from minigan.files import (atomic_write, flatten_optimizer_state, load_checkpoint, save_checkpoint,
                            subdict, unflatten_optimizer_state)
 from minigan.gan.ema import GeneratorAverage            # θ_avg ← β·θ_avg + (1 − β)·θ, per G step
@@ -78,6 +79,7 @@ def main(argv=None):
     device = args.device if args.device != "auto" else ("cuda" if mg.cuda_available() else "cpu")
     if min(args.epochs, args.batch_size) < 1 or (args.max_steps or 1) < 1 or min(args.seed, args.export_samples) < 0:
         p.error("--epochs, --batch-size and --max-steps must be at least 1, --seed and --export-samples at least 0")
+    lock_output_folder(p, args.out)                          # this run owns --out until it ends
 
     images, _ = load_mnist("train", download=False)         # uint8 (N, 28, 28), offline digits
     B = args.batch_size

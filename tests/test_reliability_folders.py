@@ -51,6 +51,14 @@ def test_a_second_run_in_a_folder_in_use_is_refused(tmp_path, capsys, holder, na
     assert after == before
 
 
+def test_dcgan_from_scratch_refuses_a_folder_in_use(tmp_path, capsys, holder):
+    out = tmp_path / "out"
+    p = holder(out)
+    line = failure(capsys, "dcgan_from_scratch", "--max-steps", 1, "--out", out)
+    assert f"--out {out}: in use by another run (pid {p.pid}" in line
+    assert sorted(os.listdir(out)) == [LOCK_FILE]
+
+
 def test_latent_walk_refuses_a_folder_in_use(tmp_path, capsys, holder):
     run_dir = tmp_path / "run"
     assert run("mnist_dcgan", "--max-steps", 1, "--out", run_dir, *TINY) == 0
