@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from bench_options import positive_int
 from minigan.kernels.im2col import col2im_image as col2im, im2col_into as im2col
 from minigan.kernels.workspace import Workspace
 
@@ -32,7 +33,7 @@ def median_ms(fn, repeats=15):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--batch", type=positive_int, default=64)
     args = p.parse_args(argv)
     N, C, H, Co, k, s, pad, Ho = args.batch, 64, 14, 128, 5, 2, 2, 7
     r = np.random.default_rng(0)

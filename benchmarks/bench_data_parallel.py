@@ -25,6 +25,8 @@ if __name__ == "__main__":
 
 import numpy as np  # noqa: E402
 
+from bench_options import nonneg_int, positive_int, save_result  # noqa: E402
+
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
               "NUMBA_NUM_THREADS": "1"}
@@ -103,16 +105,20 @@ def run_config(processes, threads, args):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--batch", type=int, default=64, help="global batch size")
-    p.add_argument("--processes", type=int, nargs="+", default=None,
+    p.add_argument("--batch", type=positive_int, default=64, help="global batch size")
+    p.add_argument("--processes", type=positive_int, nargs="+", default=None,
                    help="process counts to try (default: 1, 2, 4, ... up to the number of cores)")
-    p.add_argument("--steps", type=int, default=12)
-    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--steps", type=positive_int, default=12)
+    p.add_argument("--warmup", type=nonneg_int, default=3)
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--parallel", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         return worker(args.batch, args.steps, args.warmup, args.parallel)
+    uneven = [k for k in args.processes or [] if args.batch % k]
+    if uneven:
+        p.error(f"--processes {uneven[0]}: the global batch of {args.batch} (--batch) cannot be "
+                f"split evenly over {uneven[0]} processes")
     if shutil.which("mpirun") is None:
         p.error("mpirun not found: pip install -e '.[mpi]'")
     cores = os.cpu_count() or 1
@@ -132,11 +138,7 @@ def main(argv=None):
                      f"{base / r['median_s']:.2f}× | {100 * r['allreduce_share']:.1f}% |")
     text = "\n".join(lines)
     print(text)
-    os.makedirs(RESULTS, exist_ok=True)
-    path = os.path.join(RESULTS, f"data_parallel_{slug(machine)}.md")
-    with open(path, "w") as f:
-        f.write(text + "\n")
-    print(f"wrote {path}")
+    print(save_result(os.path.join(RESULTS, f"data_parallel_{slug(machine)}.md"), text + "\n"))
     return 0
 
 

@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from bench_options import nonneg_int, positive_int  # noqa: E402
 from minigan.data.julia import MAX_ITER, julia_c_values, julia_images  # noqa: E402
 
 
@@ -62,14 +63,14 @@ def time_backend(backend, c, size, repeats):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--n", type=int, default=6000, help="images for numba / NumPy / CuPy")
-    p.add_argument("--size", type=int, default=58, help="image side in pixels")
-    p.add_argument("--numpy-n", type=int, default=600,
+    p.add_argument("--n", type=positive_int, default=6000, help="images for numba / NumPy / CuPy")
+    p.add_argument("--size", type=positive_int, default=58, help="image side in pixels")
+    p.add_argument("--numpy-n", type=nonneg_int, default=600,
                    help="time the plain NumPy reference on this many images only (it is slow)")
-    p.add_argument("--python-n", type=int, default=60, help="images for pure Python")
+    p.add_argument("--python-n", type=nonneg_int, default=60, help="images for pure Python")
     p.add_argument("--variant", default="article", choices=["article", "varied"])
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--repeats", type=positive_int, default=5)
+    p.add_argument("--seed", type=nonneg_int, default=0)
     p.add_argument("--quick", action="store_true", help="600 images, 12 in Python, 1 repeat")
     args = p.parse_args(argv)
     if args.quick:

@@ -21,6 +21,7 @@ if __name__ == "__main__":
 
 import numpy as np  # noqa: E402
 import minigan as mg  # noqa: E402
+from bench_options import positive_int  # noqa: E402
 from bench_step import layer_flops  # noqa: E402
 from dcgan_models import Z_DIM, minigan_dcgan  # noqa: E402
 
@@ -86,8 +87,8 @@ def print_table(rows, total, batch, device):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, nargs="+", default=[64, 128])
-    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--batch", type=positive_int, nargs="+", default=[64, 128])
+    parser.add_argument("--repeats", type=positive_int, default=10)
     parser.add_argument("--device", choices=["cpu", "cuda", "all"], default="all")
     args = parser.parse_args(argv)
     devices = ["cpu", "cuda"] if args.device == "all" else [args.device]

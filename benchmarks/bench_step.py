@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 import minigan as mg  # noqa: E402
 from minigan import dispatch, nn  # noqa: E402
 from minigan.kernels.workspace import Workspace  # noqa: E402
+from bench_options import nonneg_int, positive_int, save_result  # noqa: E402
 from dcgan_models import Z_DIM, minigan_dcgan, torch_dcgan  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
@@ -362,9 +363,9 @@ def slug(text):
 # ----------------------------------------------------------------------------- report
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, nargs="+", default=[64, 128])
-    parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--batch", type=positive_int, nargs="+", default=[64, 128])
+    parser.add_argument("--repeats", type=positive_int, default=9)
+    parser.add_argument("--warmup", type=nonneg_int, default=2)
     parser.add_argument("--engines", nargs="+", default=None, help="subset of " + ", ".join(available_engines()))
     parser.add_argument("--ablation", action="store_true",
                         help="CPU only: minigan with its optimisations switched on one by one, and "
@@ -470,10 +471,9 @@ def main(argv=None):
         record["torch"] = torch.__version__
     except ImportError:
         pass
-    with open(stem + ".json", "w") as f:
-        json.dump(record, f, indent=1)
+    print("\n" + save_result(stem + ".json", json.dumps(record, indent=1)))
     plot(rows, machine, stem + ".png")
-    print(f"\nwrote {stem}.json and {stem}.png")
+    print(f"wrote {stem}.png")
 
 
 def _has_threadpoolctl():

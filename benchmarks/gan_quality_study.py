@@ -42,6 +42,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
+from bench_options import fraction, nonneg_int, positive_float, positive_int  # noqa: E402
+
 SETTINGS = {"bce": dict(loss="bce_logits", spectral_norm=False),
             "hinge-sn": dict(loss="hinge", spectral_norm=True),
             "hinge": dict(loss="hinge", spectral_norm=False),
@@ -177,18 +179,18 @@ def report(paths, epochs_shown=None, settings=None):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--settings", nargs="+", default=["bce", "hinge-sn"], choices=list(SETTINGS))
-    p.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    p.add_argument("--epochs", type=int, default=25)
-    p.add_argument("--score-at", type=int, nargs="+", default=[5, 10, 15, 20, 25])
-    p.add_argument("--samples", type=int, default=2000)
-    p.add_argument("--ema", type=float, default=0.999)
-    p.add_argument("--warmups", type=float, nargs="+", default=[9],
+    p.add_argument("--seeds", type=nonneg_int, nargs="+", default=[1, 2, 3])
+    p.add_argument("--epochs", type=positive_int, default=25)
+    p.add_argument("--score-at", type=positive_int, nargs="+", default=[5, 10, 15, 20, 25])
+    p.add_argument("--samples", type=positive_int, default=2000)
+    p.add_argument("--ema", type=fraction, default=0.999)
+    p.add_argument("--warmups", type=positive_float, nargs="+", default=[9],
                    help="one average per warm-up constant (9: the trainer's, sampler 'EMA')")
     p.add_argument("--standing-stats", action="store_true",
                    help="also score each average with BatchNorm statistics of its own weights")
     p.add_argument("--out", default=None, help="CSV of rows (default: benchmarks/results/gan_quality_<machine>.csv)")
     p.add_argument("--report", action="store_true", help="print the table of the saved rows and stop")
-    p.add_argument("--report-epochs", type=int, nargs="+", default=None,
+    p.add_argument("--report-epochs", type=positive_int, nargs="+", default=None,
                    help="epochs the table shows (default: every scored epoch)")
     p.add_argument("--report-settings", nargs="+", default=None, help="settings the table shows")
     p.add_argument("--also", nargs="+", default=[], metavar="CSV",

@@ -16,10 +16,8 @@ import numpy as np
 import minigan as mg
 from minigan import nn, optim
 from minigan.data import load_mnist, scale_to_tanh_range
-from minigan.apps.failures import command_line          # bad input or a full disk: one line, exit 2
-from minigan.apps.options import ExampleParser          # argparse whose errors are one line
-from minigan.apps.preflight import check_memory
-from minigan.apps.setup import lock_output_folder       # a lock file: no second run in --out
+from minigan.apps.cli import (ExampleParser, check_memory, check_output_folder, command_line,  # one-line
+                              lock_output_folder, resolve_device)  # errors, exit 2; checks before training
 from minigan.files import (atomic_write, flatten_optimizer_state, load_checkpoint, save_checkpoint,
                            subdict, unflatten_optimizer_state)
 from minigan.gan.ema import GeneratorAverage            # θ_avg ← β·θ_avg + (1 − β)·θ, per G step
@@ -76,13 +74,13 @@ def main(argv=None):
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     p.add_argument("--export-samples", type=int, default=0, metavar="N", help="write N samples to OUT/samples.npy")
     args = p.parse_args(argv)
-    device = args.device if args.device != "auto" else ("cuda" if mg.cuda_available() else "cpu")
     if min(args.epochs, args.batch_size) < 1 or (args.max_steps or 1) < 1 or min(args.seed, args.export_samples) < 0:
         p.error("--epochs, --batch-size and --max-steps must be at least 1, --seed and --export-samples at least 0")
-    lock_output_folder(p, args.out)                          # this run owns --out until it ends
-
-    images, _ = load_mnist("train", download=False)         # uint8 (N, 28, 28), offline digits
-    B = args.batch_size
+    device, problem = resolve_device(p, args.device), check_output_folder(args.out)  # as every example,
+    if problem:                                              # before training: a real device, a usable --out
+        p.fail(f"--out {args.out}: {problem}")
+    lock_output_folder(p, args.out)                          # which this run owns until it ends
+    images, B = load_mnist("train", download=False)[0], args.batch_size  # uint8 (N, 28, 28): offline digits
     if B > len(images):
         p.error(f"--batch-size {B} is larger than the {len(images)} training images")
     check_memory("--export-samples", args.export_samples * 28 * 28 * 4 * 2, "the samples")

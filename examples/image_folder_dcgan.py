@@ -21,11 +21,14 @@ if __name__ == "__main__":         # Ctrl-C while the libraries load: stop quiet
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 import os
+import shutil
 import sys
+import tempfile
 
 from minigan import gan
 from minigan.data import scale_to_tanh_range
 from minigan.apps import cli
+from minigan.gan.folder import searched_folders
 from minigan.gan.walk import make_generate, save_latent_walk
 
 EXAMPLE = "image_folder_dcgan"
@@ -51,17 +54,34 @@ def build_parser():
     return p
 
 
-def julia_folder(ctx, n, size, seed):
-    """Render n grayscale Julia-set PNGs into OUT/julia_pngs (afresh) and return the folder."""
-    from minigan.data.julia import save_julia_pngs
+def julia_folder(ctx):
+    """OUT/julia_pngs, where a run without --images keeps the images it renders — refused if it
+    holds files this example did not write (they would be lost, or trained on)."""
     folder = os.path.join(ctx.out, "julia_pngs")
-    if os.path.isdir(folder):
-        for f in os.listdir(folder):
-            if f.startswith("julia_") and f.endswith(".png"):
-                os.remove(os.path.join(folder, f))
-    ctx.say(f"no --images given: rendering {n} Julia-set images into {folder}")
-    save_julia_pngs(folder, n=n, size=size, seed=seed)
+    if os.path.lexists(folder) and not os.path.isdir(folder):
+        ctx.parser.fail(f"--out {ctx.out}: {folder} is in the way (a file where the rendered "
+                        f"training images go)")
+    foreign = sorted(f for f in (os.listdir(folder) if os.path.isdir(folder) else [])
+                     if not (f.startswith("julia_") and f.endswith(".png")))
+    if foreign:
+        ctx.parser.fail(f"--out {ctx.out}: {folder} holds files this example did not write "
+                        f"({', '.join(foreign[:3])}); move them, or pass --images {folder}")
     return folder
+
+
+def write_julia_pngs(folder, pixels):
+    """Replace ``folder``'s PNGs by ``pixels`` (uint8 (N, H, W)) — called once every check has
+    passed: written into a new folder beside it, then swapped in whole."""
+    from minigan.data.images import save_grayscale_pngs
+    os.makedirs(os.path.dirname(folder), exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".julia_pngs-", dir=os.path.dirname(folder))
+    save_grayscale_pngs(pixels, staging, prefix="julia")
+    old = folder + f".old-{os.getpid()}" if os.path.isdir(folder) else None
+    if old:
+        os.rename(folder, old)
+    os.rename(staging, folder)
+    if old:
+        shutil.rmtree(old)
 
 
 def _inside(path, folder):
@@ -70,10 +90,11 @@ def _inside(path, folder):
 
 
 def output_outside_images(parser, args):
-    """The output folder, never inside the image folder (a second run would read the first
-    one's grids as training images): an explicit --out there is refused; the default, when run
-    from inside the image folder, moves next to it (IMAGES-runs/image_folder_dcgan)."""
-    if not _inside(args.out, args.images):
+    """The output folder, never inside the image folder or a folder linked into it (a second run
+    would read the first one's grids as training images): an explicit --out there is refused;
+    the default, when run from inside the image folder, moves next to it
+    (IMAGES-runs/image_folder_dcgan)."""
+    if not any(_inside(args.out, f) for f in searched_folders(args.images)):
         return args.out
     if "out" in args.given:
         parser.fail(f"--out {args.out} is inside --images {args.images}: the run's own images "
@@ -92,6 +113,9 @@ def main(argv=None):
         args.out = output_outside_images(parser, args)
     elif not args.resume:
         cli.check_data_size(parser, args.batch_size, args.n_julia, "Julia-set images (--n-julia)")
+        cli.check_memory("--n-julia/--image-size", 9 * args.n_julia * args.image_size ** 2,
+                         f"{args.n_julia:,} images of {args.image_size}x{args.image_size} "
+                         f"(iteration counts, then pixels)")
     try:
         gan.models._doublings(args.image_size)
     except ValueError as e:
@@ -108,7 +132,7 @@ def main(argv=None):
         if args.images is not None:
             folder, grayscale = os.path.abspath(args.images), args.grayscale
         else:
-            folder, grayscale = julia_folder(ctx, args.n_julia, args.image_size, args.seed), True
+            folder, grayscale = julia_folder(ctx), True
         nc = 1 if grayscale else 3
         d = {"folder": folder, "grayscale": grayscale, "size": args.image_size,
              "allow_mixed_sizes": bool(args.allow_mixed_sizes)}
@@ -121,16 +145,23 @@ def main(argv=None):
                 "spectral_norm": bool(args.spectral_norm)}},
             "data": d,
         }
-    try:
-        images = gan.load_image_folder(folder, size=d["size"], grayscale=d["grayscale"],
-                                       allow_mixed_sizes=d["allow_mixed_sizes"])
-    except gan.ImageFolderError as e:
-        if ctx.resume and args.images is None:       # the folder is the checkpoint's, not the user's:
-            first = str(e).split(" (remove it")[0]    # no advice to delete files in it
-            parser.fail(f"--resume: {ctx.checkpoint} names the image folder {folder}, which does not "
-                        f"hold usable training images ({first}); was the checkpoint edited, or did "
-                        f"the images move? pass --images DIR")
-        parser.fail(f"--images: {e}")
+    rendered = None
+    if not ctx.resume and args.images is None:          # rendered now, written once checks pass
+        from minigan.data.julia import julia_pixels
+        ctx.say(f"no --images given: rendering {args.n_julia} Julia-set images (kept in {folder})")
+        rendered = julia_pixels(n=args.n_julia, size=args.image_size, seed=args.seed)
+        images = rendered[:, None]
+    else:
+        try:
+            images = gan.load_image_folder(folder, size=d["size"], grayscale=d["grayscale"],
+                                           allow_mixed_sizes=d["allow_mixed_sizes"])
+        except gan.ImageFolderError as e:
+            if ctx.resume and args.images is None:   # the folder is the checkpoint's, not the user's:
+                first = str(e).split(" (remove it")[0]  # no advice to delete files in it
+                parser.fail(f"--resume: {ctx.checkpoint} names the image folder {folder}, which does "
+                            f"not hold usable training images ({first}); was the checkpoint edited, "
+                            f"or did the images move? pass --images DIR")
+            parser.fail(f"--images: {e}")
     ctx.say(f"data: {len(images):,} images from {folder}, {'grayscale' if d['grayscale'] else 'RGB'}"
             f" {d['size']}x{d['size']}")
     cfg = cli.train_config(ctx, **cli.dcgan_fields(args))
@@ -151,7 +182,8 @@ def main(argv=None):
                                 render=render, seed=cfg.seed,
                                 strip_path=trainer.path("latent_walk.png"))
 
-    return cli.run_training(ctx, trainer, after=walk)
+    write = (lambda: write_julia_pngs(folder, rendered)) if rendered is not None else None
+    return cli.run_training(ctx, trainer, after=walk, before=write)
 
 
 if __name__ == "__main__":

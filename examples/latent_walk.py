@@ -17,6 +17,7 @@ if __name__ == "__main__":         # Ctrl-C while the libraries load: stop quiet
     import signal                  # reports a Ctrl-C in one line; training saves a checkpoint)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
+import argparse
 import math
 import os
 import sys
@@ -25,6 +26,7 @@ import numpy as np
 
 from minigan.apps import cli
 from minigan.files import CheckpointError, atomic_write
+from minigan.gan.plots import GIF_MAX_FRAME_MS
 from minigan.gan.walk import generator_from_checkpoint, make_generate, save_latent_walk
 
 EXAMPLE = "latent_walk"
@@ -39,7 +41,7 @@ def build_parser():
     p.add("--walks", type=cli.positive_int, default=16, help="walks shown side by side")
     p.add("--points", type=cli.positive_int, default=4, help="noise vectors each walk visits")
     p.add("--steps", type=cli.positive_int, default=12, help="frames between two points")
-    p.add("--frame-ms", type=cli.positive_int, default=80, help="milliseconds per frame")
+    p.add("--frame-ms", type=frame_ms, default=80, help="milliseconds per frame (10..655350)")
     p.add("--scale", type=cli.positive_int, default=2, help="pixel size of the output")
     p.add("--seed", type=cli.nonneg_int, default=0, help="random seed for the walks")
     p.add("--device", choices=["cpu", "cuda", "auto"], default="auto", help="where G runs")
@@ -52,6 +54,15 @@ def build_parser():
     p.add("--resume", action="store_true", help=ignored)
     p.add("--quiet", action="store_true", help="print only errors")
     return p
+
+
+def frame_ms(text):
+    """--frame-ms: what a GIF can store (1/100 s steps in 16 bits; browsers slow 0 to 100 ms)."""
+    value = cli.positive_int(text)
+    if not 10 <= value <= GIF_MAX_FRAME_MS:
+        raise argparse.ArgumentTypeError(f"must be 10..{GIF_MAX_FRAME_MS} (a GIF frame's delay), "
+                                         f"got {value}")
+    return value
 
 
 @cli.command_line

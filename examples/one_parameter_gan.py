@@ -121,10 +121,9 @@ def main(argv=None):
             f"generator update: {run_config['generator_update']}; SGD lr {cfg.lr_g:g}")
     code = cli.run_training(ctx, trainer, after=plot_parameters)
     if code == 0:
-        last = trainer.history[-1]
+        last = f" (loss_D {trainer.history[-1]['loss_D']:.3f})" if trainer.history else ""
         ctx.say(f"p_D = {float(mg.asnumpy(D[0].weight.data).ravel()[0]):.3f}, "
-                f"p_G = {float(mg.asnumpy(G[0].weight.data).ravel()[0]):.3f} "
-                f"(loss_D {last['loss_D']:.3f})")
+                f"p_G = {float(mg.asnumpy(G[0].weight.data).ravel()[0]):.3f}{last}")
     return code
 
 

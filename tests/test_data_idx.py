@@ -119,3 +119,48 @@ def test_corrupt_gzip(tmp_path):
     _expect_error(path, "corrupt gzip")
     path.write_bytes(b"\x1f\x8b" + bytes(30))  # gzip magic, garbage after it
     _expect_error(path, "gzip")
+
+
+def _peak_bytes(fn):
+    """The most memory Python and NumPy held at once while ``fn`` ran (tracemalloc)."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def test_a_small_gzip_that_inflates_far_past_its_header_is_refused_without_inflating(tmp_path):
+    path = tmp_path / "bomb-labels-idx1-ubyte.gz"
+    with gzip.open(path, "wb", compresslevel=1) as f:       # 4 labels declared, 64 MiB follow
+        f.write(bytes([0, 0, 8, 1, 0, 0, 0, 4, 1, 2, 3, 4]))
+        for _ in range(64):
+            f.write(bytes(1 << 20))
+    assert path.stat().st_size < 1 << 20
+    peak = _peak_bytes(lambda: _expect_error(path, "trailing bytes", "expected 12 bytes",
+                                             "got more than 12 once decompressed", "(4,)"))
+    assert peak < 1 << 20, peak
+
+
+def test_a_huge_sparse_file_is_judged_by_its_header_without_reading_it(tmp_path):
+    path = tmp_path / "sparse-idx3"
+    with open(path, "wb") as f:
+        f.write(b"PK\x03\x04")
+        f.truncate(2 << 30)                                   # 2 GiB, almost all holes
+    assert _peak_bytes(lambda: _expect_error(path, "magic", "50 4b")) < 1 << 20
+    with open(path, "r+b") as f:                              # a valid header of 3 bytes of data
+        f.write(bytes([0, 0, 8, 1, 0, 0, 0, 3]))
+    msg = _expect_error(path, "trailing bytes", "expected 11 bytes", f"got {2 << 30}")
+    assert msg.count("\n") == 0
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_sizes_are_multiplied_without_wrapping_and_bounded_by_memory(tmp_path, suffix):
+    path = tmp_path / f"wrap-idx3{suffix}"
+    header = bytes([0, 0, 8, 3]) + (2 ** 31).to_bytes(4, "big") * 2 + (4).to_bytes(4, "big")
+    path.write_bytes(gzip.compress(header) if suffix else header)   # 2^64 bytes: 0 in int64
+    _expect_error(path, "the header declares data of shape (2147483648, 2147483648, 4) uint8",
+                  f"{2 ** 64:,} bytes", "more than this machine's")

@@ -97,6 +97,22 @@ def test_mismatched_label_count(tmp_path):
         load_mnist("train", root=root, download=False)
 
 
+def test_an_images_header_that_is_not_mnist_is_refused_before_its_data(tmp_path):
+    """A header declaring 2 million 28x28 images (1.6 GB) in a few bytes, or images of another
+    size, is refused by name from the header alone."""
+    root = tmp_path / "data"
+    write_split(root / "mnist", "train", n=20)
+    path = root / "mnist" / "train-images-idx3-ubyte"
+    os.remove(str(path) + ".gz")
+    path.write_bytes(bytes([0, 0, 8, 3]) + np.array([2_000_000, 28, 28], ">u4").tobytes() + bytes(10))
+    with pytest.raises(IDXFormatError, match=r"train-images-idx3-ubyte: expected uint8 images of shape "
+                                             r"\(N, 28, 28\), N <= 1,000,000, got uint8 \(2000000, 28, 28\)"):
+        load_mnist("train", root=root, download=False)
+    write_idx(path, np.zeros((20, 32, 32), np.uint8))
+    with pytest.raises(IDXFormatError, match=r"got uint8 \(20, 32, 32\)"):
+        load_mnist("train", root=root, download=False)
+
+
 def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="split"):
         load_mnist("validation", root=tmp_path)
@@ -123,6 +139,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(data[: len(data) // 2])
             self.wfile.flush()
+            self.close_connection = True
+            return
+        if kind == "unsized":                   # no Content-Length: the data, then close
+            self.end_headers()
+            self.wfile.write(data)
             self.close_connection = True
             return
         self.send_header("Content-Length", str(len(data)))
@@ -328,3 +349,18 @@ def test_scaling_helpers():
     np.testing.assert_array_equal(to_uint8(t), p)
     np.testing.assert_array_equal(to_uint8(u, value_range=(0, 1)), p)
     assert to_uint8(np.array([-3.0, 3.0])).tolist() == [0, 255]
+
+
+def test_a_download_larger_than_the_file_can_be_is_cut_off(tmp_path, server):
+    """A mirror that announces, or streams, more than the file can be is refused before the
+    disk fills: nothing is kept, and the next mirror is used."""
+    url, httpd = server
+    dest = tmp_path / "dl"
+    name = "train-images-idx3-ubyte.gz"
+    size = len(httpd.files[name])
+    with pytest.raises(DownloadError, match=rf"the server announces {size:,} bytes, more than the "
+                                            rf"{size - 1:,} this file can be"):
+        download_file(name, [url + "/good/"], dest, None, progress=False, max_bytes=size - 1)
+    with pytest.raises(DownloadError, match=rf"the server sent more than the {size // 2:,} bytes"):
+        download_file(name, [url + "/unsized/"], dest, None, progress=False, max_bytes=size // 2)
+    assert leftovers(dest) == []

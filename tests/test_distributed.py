@@ -7,7 +7,9 @@ float64 the runs agree to 1e-9 of each array's scale (measured: 1.5e-13 after 6 
 proves the algorithm the same; in float32 each step's rounding (1e-7 relative) is amplified by
 Adam, whose first steps move a weight by ≈ lr·sign(g): a tiny gradient whose sign rounding
 flips moves 2·lr apart. So float32 weights must agree within lr = 2e-4 after 6 steps
-(measured: at most 5.5e-5). Processes always end with identical weights.
+(measured on 2 cores: at most 5.5e-5 = 0.28·lr with two BLAS/numba threads per process, 0.013·lr
+with one; G's BatchNorm biases up to 0.7% of their largest value: docs/data-parallel.md).
+Processes always end with identical weights.
 
 Runs ``mpirun -n 2``; skipped when mpi4py or mpirun is missing (``pip install -e '.[mpi]'``).
 """

@@ -51,3 +51,38 @@ def test_a_fifo_in_the_folder_is_refused_not_waited_on(tmp_path):
     os.mkfifo(os.path.join(folder, "b.png"))
     with pytest.raises(ImageFolderError, match=r"b.png: not a regular file"):
         load_image_folder(folder, size=32)
+
+
+def _red_top(path, orientation=None):
+    """A 4×4 image whose top two rows are red, the rest blue, with an EXIF orientation tag."""
+    a = np.zeros((4, 4, 3), np.uint8)
+    a[:2, :, 0], a[2:, :, 2] = 255, 255
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    Image.fromarray(a).save(path, exif=exif)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tiff"])
+def test_exif_orientation_is_honoured(tmp_path, suffix):
+    _red_top(tmp_path / f"plain{suffix}")
+    _red_top(tmp_path / f"turned{suffix}", orientation=6)       # shown turned 90° clockwise
+    plain, turned = load_image_folder(str(tmp_path), size=4)
+    assert plain[0, :2].min() == 255 and plain[0, 2:].max() == 0          # red on top
+    assert turned[0, :, 2:].min() == 255 and turned[0, :, :2].max() == 0  # red on the right
+
+
+def test_symlinked_sub_folders_are_searched_once_and_loops_not_followed(tmp_path):
+    data, elsewhere = tmp_path / "data", tmp_path / "elsewhere"
+    (data / "a").mkdir(parents=True)
+    elsewhere.mkdir()
+    _red_top(data / "a" / "one.png")
+    _red_top(elsewhere / "two.png")
+    os.symlink(elsewhere, data / "linked")                    # a linked sub-folder: searched
+    os.symlink(data, data / "a" / "loop")                     # a loop back to the top: once
+    os.symlink(elsewhere, data / "twin")                      # the same folder twice: once
+    assert len(load_image_folder(str(data), size=4)) == 2
+    os.symlink(tmp_path / "gone", data / "broken.png")
+    with pytest.raises(ImageFolderError, match=r"broken.png: a symbolic link to .*gone, which "
+                                                r"does not exist \(remove it from the folder\)$"):
+        load_image_folder(str(data), size=4)

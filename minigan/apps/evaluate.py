@@ -16,19 +16,19 @@ Exit codes: 0 ok, 2 unusable input (one line on stderr).
 """
 import argparse
 import json
+import math
 import os
 
 import numpy as np
 
 from ..backend import asnumpy, cuda_available, to_device
+from ..eval.classifier import default_classifier_path, read_classifier
 from ..eval.evaluator import Evaluator
-from ..eval.classifier import default_classifier_path
 from ..files.checkpoint import CheckpointError, read_meta
 from ..files.lock import FolderLock
-from ..files.npz import NpzError, read_npy
 from ..gan.run_config import check_run_config
 from ..gan.walk import generator_from_checkpoint
-from .failures import UsageError, command_line
+from .failures import UsageError, command_line, note_options
 
 
 
@@ -74,6 +74,34 @@ def generate_from_checkpoint(path, n, seed=0, device="cpu", batch_size=250):
     return samples, value_range, what
 
 
+def read_samples(path):
+    """The samples of a .npy file, its header checked before any data are read: not a .npy
+    file, Python objects, a shape that is not digits, or fewer bytes than the header declares
+    are refused by name without reading (or allocating) the data."""
+    fmt = np.lib.format
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            raise UsageError(f"{path}: not a .npy file (expected samples saved by --export-samples "
+                             f"or np.save)")
+        f.seek(0)
+        try:
+            version = fmt.read_magic(f)
+            read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _, dtype = read_header(f)
+        except ValueError as e:
+            raise UsageError(f"{path}: a damaged .npy header ({e})") from None
+        data_at, size = f.tell(), os.fstat(f.fileno()).st_size
+    if dtype.hasobject or dtype.kind not in "uif":
+        raise UsageError(f"{path}: expected numbers, got dtype {dtype}")
+    if shape[1:] not in ((28, 28), (1, 28, 28)):
+        raise UsageError(f"{path}: expected samples of shape (N, 28, 28) or (N, 1, 28, 28), got {shape}")
+    declared = math.prod(shape) * dtype.itemsize
+    if size - data_at != declared:
+        raise UsageError(f"{path}: its header declares {shape} {dtype} ({declared:,} bytes of data), "
+                         f"the file holds {size - data_at:,}")
+    return np.load(path, allow_pickle=False)
+
+
 @command_line(prog="python -m minigan.eval")
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m minigan.eval",
@@ -97,15 +125,24 @@ def main(argv=None):
                         "at --classifier) and score with it: non-standard numbers")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = p.parse_args(argv)
+    note_options(p._option_string_actions)
     if args.device == "auto":
         args.device = "cuda" if cuda_available() else "cpu"
     if args.value_range not in (None, "tanh", "unit"):
         p.error(f"--value-range must be tanh or unit, got {args.value_range!r}")
+    if args.seed < 0:
+        p.error(f"--seed must be at least 0, got {args.seed}")
     if args.n is not None and args.n < 2:
         p.error("--n must be at least 2 (a covariance needs two samples)")
     try:
         if not os.path.isfile(args.path):
             raise UsageError(f"{args.path}: no such file")
+        if args.retrain and args.classifier and os.path.lexists(args.classifier):
+            try:                                  # replacing old weights is the point; anything else
+                read_classifier(args.classifier)  # a user saved there must not be lost
+            except ValueError as e:
+                raise UsageError(f"--classifier {e}; --retrain would replace it: choose another "
+                                 f"path") from None
         if args.retrain:      # it writes the classifier: no other run may write that folder now
             target = os.path.dirname(os.path.abspath(args.classifier or default_classifier_path()))
             FolderLock(target, "--classifier folder").acquire()
@@ -115,10 +152,7 @@ def main(argv=None):
         except FileNotFoundError as e:
             raise UsageError(str(e)) from None
         if args.path.endswith(".npy"):
-            try:
-                samples = read_npy(args.path)
-            except NpzError as e:
-                raise UsageError(str(e)) from None
+            samples = read_samples(args.path)
             value_range = args.value_range or "tanh"
             what = f"{len(samples)} samples from {args.path}"
         else:

@@ -4,7 +4,8 @@ An expected failure is a problem with what the user gave or with the machine, no
 option value or an unusable input (:class:`UsageError`), a data file or checkpoint that cannot be
 used, an OS error (no permission, a read-only or full disk, a file where a folder should be),
 too little memory, or Ctrl-C outside training. :func:`command_line` turns each into one line on
-stderr that names the file or option and what to do, and the exit code 2 (130 for Ctrl-C). Any
+stderr that names the file or option and what to do, and the exit code 2 (130 for Ctrl-C); in a
+data-parallel run a failure of one process ends every process (distributed/together.py). Any
 other exception is a bug to see: its traceback is printed as usual.
 """
 import errno
@@ -16,14 +17,15 @@ import threading
 
 from ..data.download import DownloadError
 from ..data.idx import IDXFormatError
+from ..distributed.together import AgreedFailure, abort_others
 from ..files.checkpoint import CheckpointError
 from ..files.lock import release_all
 from ..gan.folder import ImageFolderError
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
 
-__all__ = ["UsageError", "command_line", "one_line", "describe_os_error", "EXIT_OK", "EXIT_USAGE",
-           "EXIT_DIVERGED", "EXIT_INTERRUPTED"]
+__all__ = ["UsageError", "command_line", "one_line", "note_options", "noted_options", "memory_advice",
+           "describe_os_error", "EXIT_OK", "EXIT_USAGE", "EXIT_DIVERGED", "EXIT_INTERRUPTED"]
 
 
 class UsageError(ValueError):
@@ -31,7 +33,7 @@ class UsageError(ValueError):
 
 
 EXPECTED = (UsageError, CheckpointError, ImageFolderError, IDXFormatError, DownloadError, OSError,
-            MemoryError)
+            MemoryError, AgreedFailure)
 
 _ADVICE = {
     errno.ENOSPC: "the disk is full: free some space or choose an --out on another disk",
@@ -54,12 +56,35 @@ def describe_os_error(e):
     return text + (f" ({advice})" if advice and advice != what.lower() else "")
 
 
+# options that size what a command holds in memory, in the order worth trying
+MEMORY_OPTIONS = ("--batch-size", "--z-dim", "--width", "--image-size", "--n", "--walks")
+_options = set()            # the options of the command line being run (its parser notes them)
+
+
+def note_options(options):
+    """Record the option strings of the running command line (for the out-of-memory advice)."""
+    _options.clear()
+    _options.update(options)
+
+
+def noted_options():
+    """The option strings noted by :func:`note_options`."""
+    return set(_options)
+
+
+def memory_advice(options=MEMORY_OPTIONS):
+    """'lower --batch-size, --z-dim or --width': those of ``options`` this command line has."""
+    lower = [o for o in options if o in _options][:3]
+    if not lower:
+        return "close other programs or use a machine with more memory"
+    return "lower " + (lower[0] if len(lower) == 1 else ", ".join(lower[:-1]) + " or " + lower[-1])
+
+
 def one_line(e):
     """The report of an expected failure, on one line."""
     if isinstance(e, MemoryError):
         detail = str(e) or "an allocation failed"
-        return (f"out of memory: {detail} (lower --batch-size or the model's size, e.g. --z-dim or "
-                f"--width)")
+        return f"out of memory: {detail} ({memory_advice()})"
     if isinstance(e, OSError) and e.strerror and not str(e).startswith(e.strerror):
         return describe_os_error(e)
     text = getattr(e, "one_line", None) or str(e) or type(e).__name__
@@ -86,9 +111,13 @@ def command_line(main=None, *, prog=None):
                 return fn(argv)
             except KeyboardInterrupt:
                 print(f"{name}: interrupted", file=sys.stderr, flush=True)
+                abort_others(EXIT_INTERRUPTED)
                 return EXIT_INTERRUPTED
             except EXPECTED as e:
-                print(f"{name}: error: {one_line(e)}", file=sys.stderr, flush=True)
+                if getattr(e, "speaker", True):     # data-parallel: rank 0 reports agreed ones
+                    print(f"{name}: error: {one_line(e)}", file=sys.stderr, flush=True)
+                if not getattr(e, "agreed", False):   # only this process failed: end them all
+                    abort_others(EXIT_USAGE)
                 return EXIT_USAGE
             finally:
                 release_all()           # the run's output folders are free again

@@ -8,8 +8,10 @@ and, from here, --sample-every N, --checkpoint-every N, --log-every N, --quiet.
 """
 import argparse
 import math
+import sys
 
-from .failures import EXIT_USAGE
+from ..distributed.together import abort_others
+from .failures import EXIT_USAGE, note_options
 
 __all__ = ["ExampleParser", "common_parser", "add_training_options", "add_data_parallel_option",
            "label_ranges", "dcgan_fields", "positive_int", "nonneg_int", "positive_float", "probability",
@@ -39,6 +41,7 @@ class ExampleParser(argparse.ArgumentParser):
 
     def parse_args(self, args=None, namespace=None):
         ns = super().parse_args(args, namespace)
+        note_options(self._option_string_actions)      # the options the memory advice may name
         # p.add's options default to None, so False there is an explicit --no-X; a plain
         # store_true's False is its default
         ns.given = {k for k, v in vars(ns).items()
@@ -49,8 +52,11 @@ class ExampleParser(argparse.ArgumentParser):
         return ns
 
     def fail(self, message):
-        """Report a problem with the input (not the syntax) and exit with code 2."""
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        """Report a problem with the input (not the syntax) and exit with code 2 — in a
+        data-parallel run ending every process (the others may be waiting for this one)."""
+        self._print_message(f"{self.prog}: error: {message}\n", sys.stderr)
+        abort_others(EXIT_USAGE)
+        self.exit(EXIT_USAGE)
 
 
 # ----------------------------------------------------------------------------- argument types

@@ -12,6 +12,9 @@ def check_output_folder(out):
     """None if a run can write into ``out``, else what is wrong: it is a file, one of the run's
     files there is a folder (or the grids folder a file), or it is not writable. Nothing is
     created or changed."""
+    if os.path.islink(out) and not os.path.exists(out):
+        return (f"is a symbolic link to {os.readlink(out)}, which does not exist (or loops); "
+                f"create its target or remove the link")
     if os.path.exists(out) and not os.path.isdir(out):
         return "exists and is not a folder"
     if not os.path.isdir(out):

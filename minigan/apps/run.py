@@ -13,9 +13,13 @@ from ..backend import seed as seed_minigan
 from ..files.checkpoint import CheckpointError, read_meta
 from ..gan.models import build_model
 from ..gan.outputs import CHECKPOINT, LATEST_GRID, LOSSES_PNG, METRICS, PROGRESS_GIF
+from ..distributed.together import AgreedFailure
 from ..gan.stop import TrainingDiverged, TrainingInterrupted
-from .failures import EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, UsageError, describe_os_error
+from .failures import (EXIT_DIVERGED, EXIT_INTERRUPTED, EXIT_OK, UsageError, describe_os_error,
+                       memory_advice, noted_options as ctx_options)
 from .preflight import check_memory
+
+MODEL_SIZE = ("--z-dim", "--width", "--image-size")       # options that size an example's models
 
 __all__ = ["run_training", "build_models", "check_data_size", "format_seconds"]
 
@@ -34,13 +38,13 @@ def build_models(run_config, seed):
     try:
         G, D = build_model(run_config["generator"]), build_model(run_config["discriminator"])
     except MemoryError as e:
-        raise UsageError(f"the models do not fit in memory ({e}): lower --z-dim or the model's "
-                         f"width") from None
+        raise UsageError(f"the models do not fit in memory ({e}): {memory_advice(MODEL_SIZE)}") from None
     except (ValueError, TypeError) as e:          # a builder's own check of its arguments
         raise UsageError(f"the models cannot be built from {run_config['generator']} and "
                          f"{run_config['discriminator']}: {e}") from None
     n = sum(p.data.size for m in (G, D) for p in m.parameters())
-    check_memory("the models' size (--z-dim, --width, ...)", 4 * 4 * n,
+    sized_by = [o for o in MODEL_SIZE if o in ctx_options()]
+    check_memory("the models' size" + (f" ({', '.join(sized_by)})" if sized_by else ""), 4 * 4 * n,
                  f"{n:,} parameters with their gradients and Adam's two moments")
     return G, D
 
@@ -64,8 +68,11 @@ def _where_to_continue(ctx):
     return f"the checkpoint holds step {step}: continue from there with --resume --out {ctx.out}"
 
 
-def run_training(ctx, trainer, after=None):
+def run_training(ctx, trainer, after=None, before=None):
     """Resume if asked, train, export samples, report. Returns the exit code.
+
+    before: optional ``fn()`` run once every check has passed, just before training (the
+    run's first write of its own, e.g. the training images it rendered); rank 0 only.
 
     after: optional ``fn(trainer)`` run after training (extra plots, a latent walk); it may
     return a list of paths to report.
@@ -84,16 +91,23 @@ def run_training(ctx, trainer, after=None):
         per_sample = 4 * math.prod(trainer.image_shape or (trainer.config.z_dim,))
         check_memory("--export-samples", 2 * args.export_samples * per_sample,
                      f"{args.export_samples:,} samples of {per_sample:,} bytes (twice: made, then saved)")
-    if trainer.config.batch_size % ctx.parallel.size:
-        ctx.parser.fail(f"--data-parallel: the batch of {trainer.config.batch_size} cannot be split "
-                        f"evenly over {ctx.parallel.size} processes (use a multiple of {ctx.parallel.size})")
+    if trainer.config.batch_size % ctx.parallel.size:       # every process fails here: together
+        raise AgreedFailure(f"--data-parallel: the batch of {trainer.config.batch_size} cannot be "
+                            f"split evenly over {ctx.parallel.size} processes (use a multiple of "
+                            f"{ctx.parallel.size})", speaker=ctx.parallel.is_main)
     if ctx.parallel.size > 1:
         ctx.say(f"data-parallel: {ctx.parallel.size} processes, {trainer.config.batch_size // ctx.parallel.size} "
                 f"of the {trainer.config.batch_size} samples of each batch each")
     target = trainer.target_steps()
+    if "log_every" in args.given and trainer.step < target < trainer.config.log_every:
+        raise AgreedFailure(f"--log-every {trainer.config.log_every} is larger than the run's "
+                            f"{target} steps: no metrics row would be written (use at most "
+                            f"{target})", speaker=ctx.parallel.is_main)
     ctx.say(f"training to step {target} ({trainer.steps_per_epoch} steps per epoch, "
             f"{trainer.config.epochs} epochs" + (f", --max-steps {trainer.config.max_steps}"
                                                    if trainer.config.max_steps else "") + ")")
+    if before is not None and ctx.parallel.is_main:
+        before()
     try:
         summary = trainer.fit()
     except TrainingDiverged as e:

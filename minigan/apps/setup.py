@@ -36,9 +36,24 @@ def resolve_device(parser, name):
     return name
 
 
+def launched_processes():
+    """How many processes mpirun/mpiexec started with this one (Open MPI, MPICH), else 1."""
+    for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE"):
+        try:
+            return int(os.environ[name])
+        except (KeyError, ValueError):
+            continue
+    return 1
+
+
 def data_parallel(parser, args, device):
     """SingleProcess, or DataParallel over mpirun's processes with --data-parallel (CPU only)."""
     if not getattr(args, "data_parallel", False):
+        launched = launched_processes()
+        if launched > 1:
+            parser.fail(f"started by mpirun as one of {launched} processes without --data-parallel: "
+                        f"each would train alone and write the same --out (add --data-parallel "
+                        f"to every process, or run one process)")
         return SingleProcess()
     if device != "cpu":
         parser.fail("--data-parallel: training over processes runs on the CPU (--device cpu)")
@@ -83,6 +98,8 @@ def start_run(parser, args, example, resumable=()):
     device = resolve_device(parser, "cpu" if getattr(args, "data_parallel", False) and args.device == "auto"
                             else args.device)
     parallel = data_parallel(parser, args, device)
+    parallel.check_same({"--" + k.replace("_", "-"): v for k, v in vars(args).items()
+                         if k != "given"}, what="option")   # every process: one command line
     out = args.out
     problem = check_output_folder(out)
     if problem:

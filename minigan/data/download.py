@@ -40,16 +40,20 @@ def md5_of_file(path):
     return h.hexdigest()
 
 
-def _fetch(url, tmp, timeout, progress, desc):
+def _fetch(url, tmp, timeout, progress, desc, max_bytes=None):
     """Stream ``url`` into the open file ``tmp``; return the hex MD5 of what was received.
 
-    Raises OSError when the server sends fewer bytes than its Content-Length.
+    Raises OSError when the server sends fewer bytes than its Content-Length, or announces or
+    sends more than ``max_bytes`` (a broken or hostile mirror must not fill the disk).
     """
     h = hashlib.md5()
     received = 0
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         length = resp.headers.get("Content-Length")
         total = int(length) if length is not None else None
+        if max_bytes is not None and (total or 0) > max_bytes:
+            raise OSError(f"the server announces {total:,} bytes, more than the {max_bytes:,} "
+                          f"this file can be")
         bar = None
         if progress:
             from tqdm import tqdm  # imported here: only downloads need it
@@ -60,9 +64,12 @@ def _fetch(url, tmp, timeout, progress, desc):
                 block = resp.read(_CHUNK)
                 if not block:
                     break
+                received += len(block)
+                if max_bytes is not None and received > max_bytes:
+                    raise OSError(f"the server sent more than the {max_bytes:,} bytes this file "
+                                  f"can be")
                 tmp.write(block)
                 h.update(block)
-                received += len(block)
                 if bar is not None:
                     bar.update(len(block))
         finally:
@@ -73,8 +80,10 @@ def _fetch(url, tmp, timeout, progress, desc):
     return h.hexdigest()
 
 
-def download_file(filename, mirrors, dest_dir, md5, timeout=DEFAULT_TIMEOUT, progress=True):
-    """Download ``mirror + filename`` from the first mirror that works into ``dest_dir``.
+def download_file(filename, mirrors, dest_dir, md5, timeout=DEFAULT_TIMEOUT, progress=True,
+                  max_bytes=None):
+    """Download ``mirror + filename`` from the first mirror that works into ``dest_dir``
+    (at most ``max_bytes``, when given).
 
     The file is accepted only when its MD5 equals ``md5`` (hex string); pass ``md5=None`` to
     skip the check (not recommended). Returns the final path; raises DownloadError listing
@@ -88,7 +97,7 @@ def download_file(filename, mirrors, dest_dir, md5, timeout=DEFAULT_TIMEOUT, pro
         fd, tmp_path = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=dest_dir)
         try:
             with os.fdopen(fd, "wb") as tmp:
-                got = _fetch(url, tmp, timeout, progress, desc=filename)
+                got = _fetch(url, tmp, timeout, progress, desc=filename, max_bytes=max_bytes)
             if md5 is not None and got != md5.lower():
                 raise OSError(f"checksum mismatch: expected md5 {md5}, got {got}")
             os.replace(tmp_path, final)

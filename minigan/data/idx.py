@@ -11,13 +11,16 @@ Layout of an IDX file (all integers big-endian)::
 
 So a file must be exactly ``4 + 4*ndim + prod(sizes) * itemsize`` bytes long once
 decompressed. Files ending in ``.gz`` (or starting with the gzip magic ``1f 8b``) are
-decompressed on the fly.
+decompressed on the fly, in chunks: the header is checked before any data are read, and
+nothing past the size it declares is ever inflated. Sizes are Python integers (no int64 wrap).
 """
 import gzip
+import math
 import os
 import zlib
 
 import numpy as np
+
 
 __all__ = ["IDXFormatError", "read_idx", "write_idx", "IDX_DTYPES"]
 
@@ -33,65 +36,122 @@ IDX_DTYPES = {
 _CODE_OF_KIND = {(d.kind, d.itemsize): code for code, d in IDX_DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_NDIM = 16
+_CHUNK = 1 << 24                   # bytes read (or inflated) per call
 
 
 class IDXFormatError(ValueError):
     """An IDX file is truncated, corrupt or not IDX at all; the message names the file."""
 
 
-def _read_bytes(path):
-    """The file's decompressed contents (gzip detected by suffix or magic)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    if not (str(path).endswith(".gz") or raw[:2] == _GZIP_MAGIC):
-        return raw
+def _open(path):
+    """A binary stream of the file's decompressed contents (gzip detected by suffix or magic)
+    and its size on disk; nothing is read beyond the first two bytes."""
+    f = open(path, "rb")
+    is_gzip = path.endswith(".gz") or f.read(2) == _GZIP_MAGIC
+    f.seek(0)
+    size = os.fstat(f.fileno()).st_size
+    return (gzip.GzipFile(fileobj=f, mode="rb") if is_gzip else f), f, is_gzip, size
+
+
+def _read_into(path, stream, buffer, is_gzip, on_disk):
+    """Fill ``buffer`` (a bytearray or a contiguous array) from ``stream``; the number of bytes read."""
+    flat = buffer if isinstance(buffer, bytearray) else buffer.reshape(-1).view(np.uint8)
+    view, got = memoryview(flat), 0
     try:
-        return gzip.decompress(raw)
+        while got < len(view):
+            n = stream.readinto(view[got:got + _CHUNK])
+            if not n:
+                break
+            got += n
     except EOFError:
-        raise IDXFormatError(
-            f"{path}: truncated gzip file (the compressed stream ends early; "
-            f"{len(raw)} bytes on disk)") from None
+        raise IDXFormatError(f"{path}: truncated gzip file (the compressed stream ends early; "
+                             f"{on_disk} bytes on disk)") from None
     except (gzip.BadGzipFile, zlib.error, OSError) as e:
+        if not is_gzip:
+            raise
         raise IDXFormatError(f"{path}: corrupt gzip data ({e})") from None
+    return got
 
 
-def read_idx(path):
+def _physical_memory():
+    """Bytes of RAM of this machine (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _declared_size(path, shape, dtype, header):
+    """The file's size (header + data) that the header declares, in Python integers (no
+    wrap-around), refused when the data alone would not fit in this machine's memory."""
+    nbytes = math.prod(shape) * dtype.itemsize
+    total = _physical_memory()
+    if total and nbytes > total:
+        raise IDXFormatError(f"{path}: the header declares data of shape {shape} {dtype.name}, "
+                             f"{nbytes:,} bytes: more than this machine's {total:,} bytes of "
+                             f"memory (a damaged or hostile file?)")
+    return header + nbytes
+
+
+def read_idx(path, expect=None):
     """Read an IDX file (plain or gzip) into a native-endian NumPy array.
 
-    Raises IDXFormatError naming the file and the expected vs actual value when the magic
-    number, the dtype code, the dimension count or the length do not add up.
+    ``expect``: optional ``fn(shape, dtype)`` called once the header is read, before any data;
+    it returns None or what is wrong (e.g. MNIST's images must be uint8 (N, 28, 28)), and the
+    file is then refused without reading its data.
+
+    The header is read and checked first; the data are then read in chunks into an array of
+    the size the header declares, and never more than one byte past it (so a small gzip that
+    inflates to gigabytes, or a huge file with a wrong header, costs no memory). Raises
+    IDXFormatError naming the file and the expected vs actual value when the magic number,
+    the dtype code, the dimension count or the length do not add up.
     """
     path = os.fspath(path)
-    data = _read_bytes(path)
-    n = len(data)
-    if n < 4:
-        raise IDXFormatError(f"{path}: too short for an IDX header: expected at least 4 bytes, "
-                             f"got {n}")
-    if data[0] != 0 or data[1] != 0:
-        raise IDXFormatError(f"{path}: bad IDX magic number: expected first two bytes 00 00, "
-                             f"got {data[0]:02x} {data[1]:02x} (not an IDX file?)")
-    code, ndim = data[2], data[3]
-    if code not in IDX_DTYPES:
-        known = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
-        raise IDXFormatError(f"{path}: unknown IDX dtype code: expected one of {known}, "
-                             f"got 0x{code:02X}")
-    if not 1 <= ndim <= _MAX_NDIM:
-        raise IDXFormatError(f"{path}: bad IDX dimension count: expected 1..{_MAX_NDIM}, "
-                             f"got {ndim}")
-    header = 4 + 4 * ndim
-    if n < header:
-        raise IDXFormatError(f"{path}: truncated IDX header: expected {header} bytes for "
-                             f"{ndim} dimensions, got {n}")
-    shape = tuple(int(s) for s in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    dtype = IDX_DTYPES[code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    stream, raw, is_gzip, on_disk = _open(path)
+    with raw, stream:
+        head = bytearray(4)
+        n = _read_into(path, stream, head, is_gzip, on_disk)
+        if n < 4:
+            raise IDXFormatError(f"{path}: too short for an IDX header: expected at least 4 "
+                                 f"bytes, got {n}")
+        if head[0] != 0 or head[1] != 0:
+            raise IDXFormatError(f"{path}: bad IDX magic number: expected first two bytes 00 00, "
+                                 f"got {head[0]:02x} {head[1]:02x} (not an IDX file?)")
+        code, ndim = head[2], head[3]
+        if code not in IDX_DTYPES:
+            known = ", ".join(f"0x{c:02X}" for c in IDX_DTYPES)
+            raise IDXFormatError(f"{path}: unknown IDX dtype code: expected one of {known}, "
+                                 f"got 0x{code:02X}")
+        if not 1 <= ndim <= _MAX_NDIM:
+            raise IDXFormatError(f"{path}: bad IDX dimension count: expected 1..{_MAX_NDIM}, "
+                                 f"got {ndim}")
+        header = 4 + 4 * ndim
+        sizes = bytearray(4 * ndim)
+        n = 4 + _read_into(path, stream, sizes, is_gzip, on_disk)
+        if n < header:
+            raise IDXFormatError(f"{path}: truncated IDX header: expected {header} bytes for "
+                                 f"{ndim} dimensions, got {n}")
+        shape = tuple(int.from_bytes(sizes[i:i + 4], "big") for i in range(0, 4 * ndim, 4))
+        dtype = IDX_DTYPES[code]
+        problem = expect(shape, dtype.newbyteorder("=")) if expect is not None else None
+        if problem:
+            raise IDXFormatError(f"{path}: {problem}")
+        expected = _declared_size(path, shape, dtype, header)
+        if not is_gzip and on_disk != expected:           # a plain file: its size says it all
+            n = on_disk
+        else:
+            arr = np.empty(shape, dtype=dtype)
+            n = header + _read_into(path, stream, arr, is_gzip, on_disk)
+            n += _read_into(path, stream, bytearray(1), is_gzip, on_disk) if n == expected else 0
     if n != expected:
         what = "truncated" if n < expected else "trailing bytes after the data"
+        got = f"{n}" if n < expected or not is_gzip else f"more than {expected} once decompressed"
         raise IDXFormatError(
             f"{path}: {what}: expected {expected} bytes ({header} header + data of shape "
-            f"{shape} {dtype.name}), got {n}")
-    arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
-    return arr.astype(dtype.newbyteorder("="))  # native byte order, writable copy
+            f"{shape} {dtype.name}), got {got}")
+    if dtype.byteorder not in "=|" and dtype.itemsize > 1:
+        arr = arr.byteswap(inplace=True).view(dtype.newbyteorder("="))   # native, no copy
+    return arr.view(dtype.newbyteorder("=")) if dtype.itemsize == 1 else arr
 
 
 def write_idx(path, array, compress=None):

@@ -360,13 +360,19 @@ def render_heatmap_grid(images, path, nrow=None, cmap="inferno", vmin=None, vmax
     return path
 
 
+def julia_pixels(n=None, size=58, c=None, seed=None, variant="varied", radius=None, mode="log",
+                 backend="numba"):
+    """``n`` Julia images as uint8 (n, size, size): the pixels :func:`save_julia_pngs` writes."""
+    counts = julia_images(n=n, size=size, c=c, seed=seed,
+                          variant=variant, radius=radius, backend=backend)
+    return to_uint8(_to_numpy(scale_julia(counts, mode, (0.0, 1.0))), value_range=(0.0, 1.0))
+
+
 def save_julia_pngs(folder, n=None, size=58, c=None, seed=None, variant="varied", radius=None,
                     mode="log", backend="numba", prefix="julia"):
     """Compute ``n`` Julia images and write them as 8-bit grayscale PNGs
     ``folder/{prefix}_{i:05d}.png`` (pixel = scale_julia(counts, mode, (0, 1)) * 255, rounded;
     mode="linear" stores the counts themselves). Returns the list of paths."""
-
-    counts = julia_images(n=n, size=size, c=c, seed=seed,
-                          variant=variant, radius=radius, backend=backend)
-    pixels = to_uint8(_to_numpy(scale_julia(counts, mode, (0.0, 1.0))), value_range=(0.0, 1.0))
+    pixels = julia_pixels(n=n, size=size, c=c, seed=seed, variant=variant, radius=radius,
+                          mode=mode, backend=backend)
     return save_grayscale_pngs(pixels, folder, prefix=prefix)

@@ -60,6 +60,8 @@ FASHION_MD5 = {
 }
 FASHION_SYSTEM_DIRS = ["/usr/share/datasets/fashion-mnist"]  # Debian: dataset-fashion-mnist
 DOWNLOAD_TIMEOUT = DEFAULT_TIMEOUT
+MAX_ITEMS = 10 ** 6                   # more images than any MNIST-format split holds: a damaged header
+MAX_DOWNLOAD_BYTES = 64 * 2 ** 20     # the largest of the files (Fashion-MNIST train images) is 26 MB
 OFFLINE_TEST_PER_CLASS = 50
 OFFLINE_DIGITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mnist_5k.npz")
 # SHA-256 of the 5,000 images' bytes followed by the labels' (uint8), as make_mnist_5k.py prints
@@ -129,17 +131,13 @@ def _find(folder, name):
 
 def _load_idx_pair(images_path, labels_path):
     """Read and cross-check one split's image and label files."""
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
-    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise IDXFormatError(f"{images_path}: expected uint8 images of shape (N, 28, 28), got "
-                             f"{images.dtype} {images.shape}")
-    if labels.dtype != np.uint8 or labels.ndim != 1:
-        raise IDXFormatError(f"{labels_path}: expected uint8 labels of shape (N,), got "
-                             f"{labels.dtype} {labels.shape}")
-    if len(labels) != len(images):
-        raise IDXFormatError(f"{labels_path}: expected {len(images)} labels (as many as images in "
-                             f"{images_path}), got {len(labels)}")
+    images = read_idx(images_path, expect=lambda shape, dtype: None if (
+        dtype == np.uint8 and len(shape) == 3 and shape[1:] == (28, 28) and shape[0] <= MAX_ITEMS)
+        else f"expected uint8 images of shape (N, 28, 28), N <= {MAX_ITEMS:,}, got {dtype} {shape}")
+    labels = read_idx(labels_path, expect=lambda shape, dtype: None if (
+        dtype == np.uint8 and len(shape) == 1 and shape[0] == len(images))
+        else f"expected {len(images)} labels (as many as images in {images_path}), uint8 of shape "
+             f"({len(images)},); got {dtype} {shape}")
     if len(labels) and labels.max() > 9:
         raise IDXFormatError(f"{labels_path}: expected labels 0..9, got max {labels.max()}")
     return images, labels.astype(np.int64)
@@ -246,7 +244,7 @@ def load_mnist(split="train", root=None, download=True, dataset="mnist", *, mirr
                 if _find(home, n) is None:
                     download_file(n, mirror_list, home, md5s[n],
                                   timeout=DOWNLOAD_TIMEOUT if timeout is None else timeout,
-                                  progress=progress)
+                                  progress=progress, max_bytes=MAX_DOWNLOAD_BYTES)
             paths = [_find(home, n) for n in names]
             return found("download", home, *_load_idx_pair(*paths))
         except DownloadError as e:

@@ -4,6 +4,7 @@ minigan needs three collective operations; each is one MPI call on a NumPy array
     allreduce_sum(a)   a ← Σ over processes of a           (MPI_Allreduce, MPI_SUM)
     broadcast(a)       a ← rank 0's a                       (MPI_Bcast)
     allreduce_max(a)   a ← elementwise max over processes   (MPI_Allreduce, MPI_MAX)
+and, when one process fails alone, ``abort(code)`` ends them all (MPI_Abort; together.py).
 """
 import importlib.util
 
@@ -36,6 +37,10 @@ class MPIComm:
     def broadcast(self, array, root=0):
         self._comm.Bcast(array, root=root)
         return array
+
+    def abort(self, code):
+        """End every process of the job now with exit code ``code`` (does not return)."""
+        self._comm.Abort(code)
 
     def __repr__(self):
         return f"MPIComm(rank={self.rank}, size={self.size})"

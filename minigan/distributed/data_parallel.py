@@ -11,6 +11,7 @@
                         same number, so a NaN stops all of them at the same step)
     agree(stats, stop)  D(x) and D(G(z)) averaged; stop if any process got Ctrl-C/SIGTERM
     broadcast(modules)  rank 0's parameters and buffers to all (start from the same weights)
+    check_same(s, what) refuse, on every process, settings that differ between processes
     is_main             rank 0: the process that writes files and prints
 """
 import contextlib
@@ -20,6 +21,7 @@ import numpy as np
 from .communicator import MPIComm
 from .gradient_buckets import GradientAveraging
 from .sync_batchnorm import convert_sync_batchnorm
+from .together import activate, check_same
 
 
 class SingleProcess:
@@ -45,6 +47,9 @@ class SingleProcess:
         return stats, stop
 
     def broadcast(self, *modules):
+        pass
+
+    def check_same(self, settings, what="setting"):
         pass
 
     def __repr__(self):
@@ -77,6 +82,7 @@ class DataParallel(SingleProcess):
         self.comm = comm if comm is not None else MPIComm()
         self.rank, self.size = self.comm.rank, self.comm.size
         self.is_main = self.rank == 0
+        activate(self.comm)                       # one process failing ends them all
 
     def _rows(self, global_size):
         if global_size % self.size:
@@ -123,6 +129,9 @@ class DataParallel(SingleProcess):
                 if array.ndim == 0:                       # a 0-d buffer: broadcast a 1-element view
                     array = array.reshape(1)
                 self.comm.broadcast(array)
+
+    def check_same(self, settings, what="setting"):
+        check_same(self.comm, settings, what)
 
     def __repr__(self):
         return f"DataParallel(rank {self.rank} of {self.size})"

@@ -17,6 +17,7 @@ Inputs are digits in [0, 1] (white on black, as in MNIST), normalised inside
 """
 import hashlib
 import os
+import zipfile
 import tempfile
 
 import numpy as np
@@ -166,15 +167,28 @@ def save_classifier(model, path, **meta):
 def read_classifier(path, device="cpu"):
     """(model in eval mode, meta dict) from a file written by :func:`save_classifier`.
 
-    Raises ValueError if it holds another architecture (the cache is then stale)."""
-    with np.load(path, allow_pickle=False) as data:
-        meta = {k[5:]: data[k] for k in data.files if k.startswith("meta/")}
-        state = {k[6:]: data[k] for k in data.files if k.startswith("state/")}
+    Raises ValueError naming the file if it is not such a file (not an .npz, damaged, pickled
+    members) or holds another architecture (the cache is then stale)."""
+    expected = "classifier weights (an .npz written by python -m minigan.eval --retrain)"
+    try:
+        with open(path, "rb") as f:
+            if f.read(4) != b"PK\x03\x04":          # the zip magic every .npz starts with
+                raise ValueError("not an .npz archive")
+        with np.load(path, allow_pickle=False) as data:
+            meta = {k[5:]: data[k] for k in data.files if k.startswith("meta/")}
+            state = {k[6:]: data[k] for k in data.files if k.startswith("state/")}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        why = "a member holds pickled objects" if "pickle" in str(e) else str(e) or type(e).__name__
+        raise ValueError(f"{path}: not {expected}: {why}") from None
     arch = str(meta.get("architecture", "?"))
     if arch != ARCHITECTURE:
-        raise ValueError(f"{path}: classifier architecture {arch!r}, expected {ARCHITECTURE!r}")
+        raise ValueError(f"{path}: classifier architecture {arch!r}, expected {ARCHITECTURE!r} "
+                         f"(not {expected}?)")
     model = MNISTClassifier()
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except (KeyError, ValueError) as e:
+        raise ValueError(f"{path}: damaged {expected}: {e}") from None
     model.to(device).eval()
     meta = {k: (v.item() if v.ndim == 0 else v) for k, v in meta.items()}
     return model, meta

@@ -8,12 +8,11 @@ give the shape and dtype it expects: a member that declares anything else is ref
 byte of its data is read. Errors are :class:`NpzError` naming the file and the member.
 """
 import math
-import os
 import zipfile
 
 import numpy as np
 
-__all__ = ["NpzReader", "NpzError", "MAX_TEXT_BYTES", "MAX_UNCHECKED_BYTES", "read_npy"]
+__all__ = ["NpzReader", "NpzError", "MAX_TEXT_BYTES", "MAX_UNCHECKED_BYTES"]
 
 MAX_TEXT_BYTES = 16 * 2**20       # a checkpoint's JSON part: far more than any real one
 MAX_UNCHECKED_BYTES = 2**30       # a member read without a known shape (minigan's largest: ~50 MB)
@@ -33,27 +32,6 @@ def _header(f, where):
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, SyntaxError, TypeError) as e:
         raise NpzError(f"{where} is not a NumPy array ({e})") from None
     return tuple(shape), bool(fortran), np.dtype(dtype)
-
-
-def read_npy(path):
-    """A ``.npy`` file of numbers, its header checked first: a file that is not a NumPy file, holds
-    Python objects (pickles are never loaded) or declares more data than it has is refused with
-    an :class:`NpzError` naming it."""
-    with open(path, "rb") as f:
-        if f.read(6) != b"\x93NUMPY":
-            raise NpzError(f"{path} is not a NumPy .npy file (it does not start with NumPy's "
-                           f"signature)")
-        f.seek(0)
-        shape, fortran, dtype = _header(f, path)
-        if dtype.kind not in "biuf" or dtype.hasobject:
-            raise NpzError(f"{path} holds {dtype} values, expected numbers (a file of Python "
-                           f"objects is never loaded: it could run code)")
-        nbytes, held = math.prod(shape) * dtype.itemsize, os.fstat(f.fileno()).st_size - f.tell()
-        if nbytes != held:
-            raise NpzError(f"{path} declares {nbytes:,} bytes of data ({dtype} {shape}) but holds "
-                           f"{held:,}: the file is damaged")
-        data = f.read(nbytes)
-    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C").copy()
 
 
 class NpzReader:

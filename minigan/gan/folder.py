@@ -1,9 +1,12 @@
 """Load a folder of images (any format Pillow reads) as one uint8 array for a DCGAN.
 
 Each image is converted to RGB (or grayscale), center-cropped to a square and resized to
-``size`` × ``size`` (Lanczos). Files and folders whose names start with a dot are skipped;
-sub-folders are searched too. Anything else that is not an image is an error that names the
-file — a stray ``notes.txt`` is better reported than silently skipped.
+``size`` × ``size`` (Lanczos), upright as its EXIF orientation says (a phone's portrait photo
+is stored sideways with a tag saying so). Files and folders whose names start with a dot are
+skipped; sub-folders are searched too, symbolic links to folders included (each folder once: a
+link back to a folder already searched, a loop, is not followed again). Anything else that is
+not an image is an error that names the file — a stray ``notes.txt`` is better reported than
+silently skipped.
 
 Images are read at their real values: 16-bit images are scaled 0..65535 → 0..255 (Pillow's own
 conversion would clip everything above 255 to white) and float images in [0, 1] or [0, 255]
@@ -15,20 +18,37 @@ import stat
 
 import numpy as np
 
-__all__ = ["load_image_folder", "ImageFolderError", "list_files"]
+__all__ = ["load_image_folder", "ImageFolderError", "list_files", "searched_folders"]
 
 
 class ImageFolderError(ValueError):
     """The folder is missing, empty, or holds a file that is not a usable image."""
 
 
-def list_files(folder):
-    """Sorted paths of the non-hidden files under ``folder``."""
-    paths = []
-    for root, dirs, files in os.walk(folder):
+def _walk(folder):
+    """(folder, sorted non-hidden file names) for ``folder`` and every non-hidden folder under
+    it, following symbolic links to folders but entering each folder (device, inode) once."""
+    seen = set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        st = os.stat(root)
+        key = (st.st_dev, st.st_ino)
+        if key in seen:                           # reached again through a link: a loop or twin
+            dirs[:] = []
+            continue
+        seen.add(key)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        paths += [os.path.join(root, f) for f in sorted(files) if not f.startswith(".")]
-    return paths
+        yield root, sorted(f for f in files if not f.startswith("."))
+
+
+def list_files(folder):
+    """Sorted paths of the non-hidden files under ``folder`` (symbolic links to folders
+    followed, each folder once)."""
+    return [os.path.join(root, f) for root, files in _walk(folder) for f in files]
+
+
+def searched_folders(folder):
+    """The real paths of every folder :func:`list_files` searches (links resolved)."""
+    return [os.path.realpath(root) for root, _ in _walk(folder)]
 
 
 def load_image_folder(folder, size=64, grayscale=False, allow_mixed_sizes=False):
@@ -38,7 +58,7 @@ def load_image_folder(folder, size=64, grayscale=False, allow_mixed_sizes=False)
     thumbnails mixed in); ``allow_mixed_sizes=True`` center-crops and resizes each one anyway.
     Raises :class:`ImageFolderError` with a message naming the folder or file.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not os.path.isdir(folder):
         raise ImageFolderError(f"{folder}: no such folder")
@@ -48,12 +68,16 @@ def load_image_folder(folder, size=64, grayscale=False, allow_mixed_sizes=False)
     mode = "L" if grayscale else "RGB"
     images, first = [], None
     for p in paths:
+        if not os.path.exists(p):
+            raise ImageFolderError(f"{p}: a symbolic link to {os.readlink(p)}, which does not "
+                                   f"exist (remove it from the folder)")
         if not stat.S_ISREG(os.stat(p).st_mode):
             raise ImageFolderError(f"{p}: not a regular file (remove it from the folder)")
         try:
             with Image.open(p) as im:
                 im.load()
-                img = _to_8_bit(im, p).convert(mode)
+                upright = ImageOps.exif_transpose(im)      # EXIF orientation applied
+                img = _to_8_bit(upright, p).convert(mode)
         except Image.DecompressionBombError as e:
             raise ImageFolderError(f"{p}: refused, {e}") from None
         except (UnidentifiedImageError, OSError, ValueError) as e:

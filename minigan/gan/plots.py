@@ -65,14 +65,22 @@ def plot_losses(rows, path, title=None, epoch_rows=None):
     return save_figure(fig, path)
 
 
+GIF_MAX_FRAME_MS = 65535 * 10          # a frame's delay: 16 bits of 1/100 s
+
+
 def save_gif(frames, path, duration_ms=300, loop=0, last_frame_ms=None):
     """Write an animated GIF of ``frames`` (image paths or uint8 arrays, all the same size),
     atomically (a kill mid-write leaves the old GIF or none, never a truncated one).
 
-    ``duration_ms`` per frame; ``last_frame_ms`` holds the final frame longer; ``loop=0``
-    loops forever. Returns ``path``, or None when there are no frames.
+    ``duration_ms`` per frame; ``last_frame_ms`` holds the final frame longer (each at most
+    655,350 ms: a GIF stores a frame's delay in 1/100 s as a 16-bit number); ``loop=0`` loops
+    forever. Returns ``path``, or None when there are no frames.
     """
     from PIL import Image
+    for name, ms in (("duration_ms", duration_ms), ("last_frame_ms", last_frame_ms)):
+        if ms is not None and not 0 <= ms <= GIF_MAX_FRAME_MS:
+            raise ValueError(f"save_gif: {name} must be 0..{GIF_MAX_FRAME_MS} (a GIF's longest "
+                             f"frame delay), got {ms}")
     images = []
     for f in frames:
         im = Image.open(f) if isinstance(f, (str, os.PathLike)) else Image.fromarray(np.asarray(f))

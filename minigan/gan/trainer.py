@@ -31,6 +31,7 @@ both states (on the GPU minigan's generator is Philox: a key and a counter), the
 permutation and the position in it, so an interrupted and resumed run produces bit-identical
 weights to an uninterrupted one, on the CPU and on the same kind of GPU.
 """
+import hashlib
 import os
 import time
 
@@ -39,6 +40,7 @@ import numpy as np
 from .. import nn, optim
 from ..backend import asnumpy, rng_state, set_rng_state
 from ..distributed.data_parallel import SingleProcess
+from ..files.checkpoint import flatten_optimizer_state
 from .batches import Batches
 from .checkpointer import Checkpointer
 from .config import TrainConfig
@@ -59,6 +61,36 @@ __all__ = ["TrainConfig", "GANTrainer", "NonFiniteLossError", "TrainingDiverged"
 
 LOSSES = {"bce_logits": nn.BCEWithLogitsLoss, "bce": nn.BCELoss, "mse": nn.MSELoss,
           "hinge": nn.HingeLoss}
+
+
+def shared_settings(trainer):
+    """What every process of a data-parallel run must share: the config, the run's builders,
+    the step it starts from, the data (shape and a digest), every parameter's and buffer's
+    shape, and a digest of the optimizers' state (a resumed run's moments are not broadcast)."""
+    settings = {f"config.{k}": v for k, v in trainer.config.to_dict().items()}
+    data = trainer.batches.data
+    settings.update({"run_config": trainer.run_config, "step": trainer.step,
+                     "data shape": list(getattr(data, "shape", ()) or ()),
+                     "data": _digest([data] if isinstance(data, np.ndarray) else [])})
+    for label, model in (("G", trainer.G), ("D", trainer.D)):
+        for name, array in model.state_dict().items():
+            settings[f"{label}'s {name}"] = f"shape {tuple(array.shape)} {array.dtype}"
+    for label, opt in (("optG", trainer.opt_g), ("optD", trainer.opt_d)):
+        flat, rest = flatten_optimizer_state(opt.state_dict(), label)
+        settings[f"{label} state"] = _digest([asnumpy(flat[k]) for k in sorted(flat)] + [repr(rest)])
+    return settings
+
+
+def _digest(parts):
+    """A short sha256 of arrays (their bytes, shapes and dtypes) and strings."""
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, str):
+            h.update(part.encode())
+        else:
+            h.update(f"{part.shape}{part.dtype}".encode())
+            h.update(np.ascontiguousarray(part).view(np.uint8).reshape(-1))
+    return h.hexdigest()[:16]
 
 
 def _fmt(v):
@@ -195,6 +227,8 @@ class GANTrainer:
         (a KeyboardInterrupt carrying the signal; a second one aborts at once without saving).
         A NaN/inf loss saves ``checkpoint_nonfinite.npz`` and raises :class:`TrainingDiverged`.
         """
+        if self.parallel.size > 1:                          # before any write or broadcast
+            self.parallel.check_same(shared_settings(self))
         target = self.target_steps()
         stale = self.folder.prepare() if self.folder else 0
         if stale:
