@@ -237,3 +237,11 @@ def test_hand_edited_metrics_rows_are_named_not_dropped(tmp_path, edit, message)
     with pytest.raises(ValueError, match=rf"cannot resume .*{re.escape(str(path))}.*{re.escape(message)}"):
         trainer.load_checkpoint()
     assert trainer.step == 0 and snapshot(tmp_path) == before
+
+
+def test_a_trainer_in_a_script_refuses_to_replace_a_foreign_checkpoint(tmp_path):
+    (tmp_path / "checkpoint.npz").write_bytes(b"not mine to replace")
+    with pytest.raises(ValueError, match=r"checkpoint.npz: a new run would replace it, but it is not "
+                                         r"a readable minigan checkpoint"):
+        make_trainer(tmp_path, 2).fit()
+    assert snapshot(tmp_path) == {"checkpoint.npz": b"not mine to replace"}

@@ -4,9 +4,10 @@ import re
 import shutil
 
 from ..files.atomic import remove_stale_temp_files
+from ..files.checkpoint import CheckpointError, read_meta
 
-__all__ = ["OutputFolder", "finish_swap", "CHECKPOINT", "NONFINITE_CHECKPOINT", "METRICS", "LOSSES_PNG", "GRID_DIR",
-           "GRID_FILE", "LATEST_GRID", "PROGRESS_GIF", "SAMPLES", "OUTPUT_FILES"]
+__all__ = ["OutputFolder", "finish_swap", "foreign_file", "CHECKPOINT", "NONFINITE_CHECKPOINT",
+           "METRICS", "LOSSES_PNG", "GRID_DIR", "GRID_FILE", "LATEST_GRID", "PROGRESS_GIF", "SAMPLES", "OUTPUT_FILES"]
 
 CHECKPOINT = "checkpoint.npz"
 NONFINITE_CHECKPOINT = "checkpoint_nonfinite.npz"   # the state a NaN/inf loss came from
@@ -80,6 +81,29 @@ class OutputFolder:
         _fsync(self.final)
         self.root = self.final
         finish_swap(self.final)
+
+
+def foreign_file(folder):
+    """(path, what it is) of a file in ``folder`` that a new run would replace but that is not a
+    minigan run's — a checkpoint.npz that is not a readable minigan checkpoint, a metrics.csv
+    without the columns kind and step — or None."""
+    ckpt, metrics = os.path.join(folder, CHECKPOINT), os.path.join(folder, METRICS)
+    if os.path.isfile(ckpt):
+        try:
+            read_meta(ckpt)
+        except CheckpointError as e:
+            return ckpt, f"not a readable minigan checkpoint ({str(e).replace(ckpt + ': ', '')})"
+    if os.path.isfile(metrics):
+        try:
+            with open(metrics, "rb") as f:
+                first = f.read(4096).split(b"\n", 1)[0].lstrip(b"\xef\xbb\xbf").decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            first = ""
+        columns = [c.strip() for c in first.split(",")]
+        if "kind" not in columns or "step" not in columns:
+            return metrics, ("not a minigan metrics file (its first line is not a header with the "
+                             "columns kind and step)")
+    return None
 
 
 def _run_files(folder):

@@ -50,7 +50,7 @@ from .grids import Grids
 from .health import HealthMonitor, mean_pairwise_distance
 from .metrics_log import CSV_COLUMNS, MetricsLog
 from .outputs import (CHECKPOINT, GRID_DIR, LATEST_GRID, LOSSES_PNG, METRICS, NONFINITE_CHECKPOINT,
-                      PROGRESS_GIF, OutputFolder)
+                      PROGRESS_GIF, OutputFolder, foreign_file)
 from .samples import Samples
 from .steps import NonFiniteLossError, discriminator_step, generator_step
 from .stop import StopSignals, TrainingDiverged, TrainingInterrupted
@@ -234,6 +234,10 @@ class GANTrainer:
         if stale:
             self.console.warn(f"removed {stale} temporary file(s) left by an interrupted write")
         if self.folder and self.resumed_from is None and self.folder.holds_a_run():
+            foreign = foreign_file(self.folder.final)
+            if foreign:                 # not a minigan run's: never replaced
+                raise ValueError(f"{foreign[0]}: a new run would replace it, but it is {foreign[1]}; "
+                                 f"move it away or choose another output folder")
             self.folder.stage()         # the old run's files stay until the first checkpoint
         if self.health.real_diversity is None:
             real = asnumpy(self.batches.real_sample(self.config.n_fixed,
