@@ -17,7 +17,7 @@ import minigan as mg
 from minigan import nn, optim
 from minigan.data import load_mnist, scale_to_tanh_range
 from minigan.apps.cli import (ExampleParser, check_memory, check_output_folder, command_line,  # one-line
-                              resolve_device)          # errors, exit 2; the checks before training
+                              lock_output_folder, resolve_device)  # errors, exit 2; checks before training
 from minigan.files import (atomic_write, flatten_optimizer_state, load_checkpoint, save_checkpoint,
                            subdict, unflatten_optimizer_state)
 from minigan.gan.ema import GeneratorAverage            # θ_avg ← β·θ_avg + (1 − β)·θ, per G step
@@ -79,7 +79,7 @@ def main(argv=None):
     device, problem = resolve_device(p, args.device), check_output_folder(args.out)  # as every example,
     if problem:                                              # before training: a real device, a usable --out
         p.fail(f"--out {args.out}: {problem}")
-
+    lock_output_folder(p, args.out)                          # which this run owns until it ends
     images, B = load_mnist("train", download=False)[0], args.batch_size  # uint8 (N, 28, 28): offline digits
     if B > len(images):
         p.error(f"--batch-size {B} is larger than the {len(images)} training images")

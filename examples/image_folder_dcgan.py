@@ -156,6 +156,11 @@ def main(argv=None):
             images = gan.load_image_folder(folder, size=d["size"], grayscale=d["grayscale"],
                                            allow_mixed_sizes=d["allow_mixed_sizes"])
         except gan.ImageFolderError as e:
+            if ctx.resume and args.images is None:   # the folder is the checkpoint's, not the user's:
+                first = str(e).split(" (remove it")[0]  # no advice to delete files in it
+                parser.fail(f"--resume: {ctx.checkpoint} names the image folder {folder}, which does "
+                            f"not hold usable training images ({first}); was the checkpoint edited, "
+                            f"or did the images move? pass --images DIR")
             parser.fail(f"--images: {e}")
     ctx.say(f"data: {len(images):,} images from {folder}, {'grayscale' if d['grayscale'] else 'RGB'}"
             f" {d['size']}x{d['size']}")

@@ -98,7 +98,7 @@ def main(argv=None):
                      * (4 + 3 * args.scale ** 2), "the walk's frames (samples, then RGB pictures)")
     cli.check_memory("--export-samples", 2 * 4 * args.export_samples * pixels,
                      f"{args.export_samples:,} samples (made, then saved)")
-    os.makedirs(out, exist_ok=True)
+    cli.lock_output_folder(parser, out)          # creates it; no other run may write there now
     say = (lambda m: None) if args.quiet else (lambda m: print(m, flush=True))
     say(f"minigan {EXAMPLE}: {config.get('example')} generator "
         f"({config['generator']['builder']}) at step {meta['step']}, device {device}")

@@ -55,17 +55,33 @@ def _relative_error(analytic, numeric, scale):
     return float((np.abs(analytic - numeric) / denom).max())
 
 
+def _hold_state(module, held):
+    for m in module.modules():
+        object.__setattr__(m, "_state_held", held)
+
+
 def gradcheck(fn, x, target=None, eps=1e-4, tolerance=1e-5, max_elements=200, seed=0):
     """Check ``fn``'s backward at input ``x`` (a module, or a loss with ``target``); ``eps`` is
     the finite-difference step h (see the module docstring).
 
     Runs in float64: a module must be float64 already (``module.double()``); ``x`` (and
-    ``target``) are converted. Random parts of a forward (Dropout's mask) are replayed
-    identically at every evaluation (a fixed-seed generator during each forward).
+    ``target``) are converted. Frozen parameters (``requires_grad = False``) are not checked
+    (they have no gradient) and every parameter's ``grad`` is left as it was; state a training
+    forward updates (SpectralNorm's power iteration) is held after the first forward. Random
+    parts of a forward (Dropout's mask) are replayed identically at every evaluation (a
+    fixed-seed generator during each forward).
     Returns a :class:`GradcheckReport`.
     """
     if not (isinstance(eps, (int, float)) and eps > 0 and np.isfinite(eps)):
         raise ValueError(f"gradcheck: eps (the finite-difference step) must be > 0, got {eps!r}")
+    try:
+        return _gradcheck(fn, x, target, eps, tolerance, max_elements, seed)
+    finally:
+        if isinstance(fn, Module):
+            _hold_state(fn, False)
+
+
+def _gradcheck(fn, x, target, eps, tolerance, max_elements, seed):
     xp = get_array_module(x)
     is_module = isinstance(fn, Module)
     if is_module and fn.dtype not in (None, np.float64):
@@ -88,15 +104,23 @@ def gradcheck(fn, x, target=None, eps=1e-4, tolerance=1e-5, max_elements=200, se
     if is_module:
         y = forward()
         projection = xp.asarray(picker.standard_normal(y.shape))
+        # state a training forward moves (SpectralNorm's u, v) stays where the first forward left
+        # it: the backward treats it as constant, so every evaluation of f must see the same
+        _hold_state(fn, True)
 
         def f():
             return float((forward() * projection).sum())
 
-        fn.zero_grad()
+        trained = [(name, p) for name, p in fn.named_parameters() if p.requires_grad]  # frozen: no
+        saved = {name: p.grad.copy() for name, p in trained}                          # gradient
+        for _, p in trained:
+            p.grad[...] = 0
         analytic = {"input": fn.backward(projection)}
-        analytic.update({name: p.grad.copy() for name, p in fn.named_parameters()})
+        for name, p in trained:
+            analytic[name] = p.grad.copy()
+            p.grad[...] = saved[name]
         tensors = {"input": x}
-        tensors.update({name: p.data for name, p in fn.named_parameters()})
+        tensors.update({name: p.data for name, p in trained})
     else:
         def f():
             return float(fn(x, target))

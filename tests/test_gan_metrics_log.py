@@ -1,4 +1,6 @@
 """MetricsLog: step and epoch rows from the running sums, metrics.csv written and read back."""
+import pytest
+
 from minigan.gan.metrics_log import CSV_COLUMNS, MetricsLog
 from minigan.gan.outputs import METRICS, OutputFolder
 
@@ -44,6 +46,15 @@ def test_the_csv_round_trip_keeps_extra_columns_and_stops_at_the_step(tmp_path):
 
 def test_reading_tolerates_what_a_spreadsheet_leaves(tmp_path):
     (tmp_path / METRICS).write_bytes(
-        b"\xef\xbb\xbfkind,step,loss_D\r\nstep,1,0.5\r\nnonsense,,\r\nstep,x,1\r\nstep,1,0.25,extra\r\n")
+        b"\xef\xbb\xbfkind,step,loss_D\r\nstep,1,0.5\r\n\r\nstep,1,0.25,extra\r\n")
     rows = MetricsLog(OutputFolder(str(tmp_path)), 2).read(10)
     assert rows == [{"kind": "step", "step": 1, "loss_D": 0.25}]            # the last copy wins
+
+
+@pytest.mark.parametrize("line, message", [(b"nonsense,,", "row 3: it has no kind 'step' or 'epoch'"),
+                                           (b"step,x,1", "row 3: step is 'x', expected a number")])
+def test_a_row_that_cannot_be_read_is_named_not_dropped(tmp_path, line, message):
+    """Such rows used to vanish silently on resume (issue 26)."""
+    (tmp_path / METRICS).write_bytes(b"kind,step,loss_D\r\nstep,1,0.5\r\n" + line + b"\r\n")
+    with pytest.raises(ValueError, match=message):
+        MetricsLog(OutputFolder(str(tmp_path)), 2).read(10)

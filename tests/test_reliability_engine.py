@@ -23,11 +23,14 @@ def test_layers_refuse_impossible_sizes(make, message):
         make()
 
 
-def test_modules_convert_only_to_floating_dtypes():
+@pytest.mark.parametrize("dtype", [np.int32, np.float16, np.dtype(">f4")])
+def test_modules_convert_only_to_float32_or_float64(dtype):
+    """float16 and big-endian were accepted, then the numba kernels failed to compile."""
     lin = nn.Linear(3, 2)
     before = lin.weight.data.copy()
-    with pytest.raises(TypeError, match=r"Linear.to: dtype must be a floating type .* got int32"):
-        lin.to(np.int32)
+    with pytest.raises(TypeError, match=r"Linear.to: dtype must be float32 or float64 .* got "
+                                        + str(np.dtype(dtype))):
+        lin.to(dtype)
     np.testing.assert_array_equal(lin.weight.data, before)      # the weights were not zeroed
 
 

@@ -22,10 +22,12 @@ import os
 import numpy as np
 
 from ..backend import asnumpy, cuda_available, to_device
-from ..eval.classifier import read_classifier
+from ..eval.classifier import default_classifier_path, read_classifier
 from ..eval.evaluator import Evaluator
-from ..files.checkpoint import CheckpointError, generator_weights, load_checkpoint
-from ..gan.models import build_model
+from ..files.checkpoint import CheckpointError, read_meta
+from ..files.lock import FolderLock
+from ..gan.run_config import check_run_config
+from ..gan.walk import generator_from_checkpoint
 from .failures import UsageError, command_line, note_options
 
 
@@ -34,24 +36,26 @@ def generate_from_checkpoint(path, n, seed=0, device="cpu", batch_size=250):
     """(samples float32 (n, C, H, W), value range (lo, hi), description) from a minigan GAN
     checkpoint, its generator rebuilt from the checkpoint's configuration."""
     try:
-        arrays, meta = load_checkpoint(path)
+        config = read_meta(path).get("config", {})
     except CheckpointError as e:
         raise UsageError(str(e)) from None
-    config = meta.get("config", {})
-    spec = config.get("generator")
+    spec = config.get("generator") if isinstance(config, dict) else None
     if spec is None:
         raise UsageError(f"{path}: the checkpoint's configuration names no generator builder "
-                         f"(config keys: {sorted(config)})")
-    train = config.get("train", {})
-    z_dim, noise = int(train.get("z_dim", 100)), train.get("noise", "normal")
+                         f"(config keys: {sorted(config) if isinstance(config, dict) else config})")
     try:
-        G = build_model(spec)
-        G.load_state_dict(generator_weights(arrays))          # the averaged one, with --ema
+        train = check_run_config(config, path, roles=("generator",))
+        G, config, meta = generator_from_checkpoint(path, device)   # only G's members are read
+    except CheckpointError as e:
+        raise UsageError(str(e)) from None
     except (KeyError, ValueError, TypeError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         raise UsageError(f"{path}: its generator weights do not fit the generator it names "
                          f"({spec.get('builder')}): {message}") from None
-    G.to(device).eval()
+    if meta.get("status", "ok") != "ok":
+        raise UsageError(f"{path} is marked {meta['status']!r} (saved when training failed); its "
+                         f"weights are not usable")
+    z_dim, noise = train.z_dim, train.noise
     rng = np.random.default_rng(seed)
     if noise == "normal":
         z = rng.standard_normal((n, z_dim), dtype=np.float32)
@@ -139,6 +143,9 @@ def main(argv=None):
             except ValueError as e:
                 raise UsageError(f"--classifier {e}; --retrain would replace it: choose another "
                                  f"path") from None
+        if args.retrain:      # it writes the classifier: no other run may write that folder now
+            target = os.path.dirname(os.path.abspath(args.classifier or default_classifier_path()))
+            FolderLock(target, "--classifier folder").acquire()
         try:
             evaluator = Evaluator.load(args.classifier, device=args.device, retrain=args.retrain,
                                        verbose=not args.json)

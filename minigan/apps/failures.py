@@ -19,6 +19,7 @@ from ..data.download import DownloadError
 from ..data.idx import IDXFormatError
 from ..distributed.together import AgreedFailure, abort_others
 from ..files.checkpoint import CheckpointError
+from ..files.lock import release_all
 from ..gan.folder import ImageFolderError
 
 EXIT_OK, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 2, 3, 130
@@ -98,8 +99,9 @@ def _allow_keyboard_interrupt():
 
 def command_line(main=None, *, prog=None):
     """Decorate ``main(argv) -> exit code`` so that expected failures print one line
-    ``PROG: error: ...`` and return 2 (Ctrl-C: ``PROG: interrupted``, 130). PROG defaults to the
-    script's name, as argparse's does."""
+    ``PROG: error: ...`` and return 2 (Ctrl-C: ``PROG: interrupted``, 130); the output folders'
+    locks it took are released when it returns. PROG defaults to the script's name, as
+    argparse's does."""
     def wrap(fn):
         @functools.wraps(fn)
         def run(argv=None):
@@ -117,5 +119,7 @@ def command_line(main=None, *, prog=None):
                 if not getattr(e, "agreed", False):   # only this process failed: end them all
                     abort_others(EXIT_USAGE)
                 return EXIT_USAGE
+            finally:
+                release_all()           # the run's output folders are free again
         return run
     return wrap(main) if main is not None else wrap

@@ -3,7 +3,7 @@ report — and the exit code.
 
 Exit codes: 0 done; 2 bad arguments or unusable input (one line on stderr, no traceback;
 failures.py has the one handler); 3 training stopped on a NaN/inf loss; 130 interrupted with
-Ctrl-C, 143 stopped with SIGTERM (after saving a checkpoint).
+Ctrl-C, 143 stopped with SIGTERM, 129 with SIGHUP (after saving a checkpoint).
 """
 import math
 import os
@@ -39,6 +39,9 @@ def build_models(run_config, seed):
         G, D = build_model(run_config["generator"]), build_model(run_config["discriminator"])
     except MemoryError as e:
         raise UsageError(f"the models do not fit in memory ({e}): {memory_advice(MODEL_SIZE)}") from None
+    except (ValueError, TypeError) as e:          # a builder's own check of its arguments
+        raise UsageError(f"the models cannot be built from {run_config['generator']} and "
+                         f"{run_config['discriminator']}: {e}") from None
     n = sum(p.data.size for m in (G, D) for p in m.parameters())
     sized_by = [o for o in MODEL_SIZE if o in ctx_options()]
     check_memory("the models' size" + (f" ({', '.join(sized_by)})" if sized_by else ""), 4 * 4 * n,

@@ -8,13 +8,18 @@ from dataclasses import dataclass, field
 from ..backend import cuda_available
 from ..distributed.data_parallel import DataParallel, SingleProcess
 from ..files.checkpoint import CheckpointError, read_meta
+from ..files.lock import FolderLock, FolderLocked
 from ..gan.checkpointer import check_trainer_meta
 from ..gan.config import TrainConfig
-from ..gan.outputs import CHECKPOINT
+from ..gan.run_config import check_run_config
+from ..gan.outputs import CHECKPOINT, finish_swap
+from .failures import UsageError
+from .old_run import check_old_run
 from .options import ExampleParser
 from .preflight import check_output_folder
 
-__all__ = ["RESUMABLE", "RunContext", "begin", "start_run", "train_config", "resolve_device"]
+__all__ = ["RESUMABLE", "RunContext", "begin", "start_run", "train_config", "resolve_device",
+           "lock_output_folder"]
 
 # flags that may change when resuming; everything else comes from the checkpoint
 RESUMABLE = {"epochs", "max_steps", "sample_every", "checkpoint_every", "log_every", "device",
@@ -71,6 +76,7 @@ class RunContext:
     saved_meta: dict = None
     notes: list = field(default_factory=list)
     parallel: object = field(default_factory=SingleProcess)
+    lock: object = None                         # the FolderLock on ``out`` (rank 0's)
 
     @property
     def resume(self):
@@ -98,7 +104,8 @@ def start_run(parser, args, example, resumable=()):
     problem = check_output_folder(out)
     if problem:
         parser.fail(f"--out {out}: {problem}")
-    ctx = RunContext(parser, args, example, device, out, parallel=parallel)
+    ctx = RunContext(parser, args, example, device, out, parallel=parallel,
+                     lock=lock_output_folder(parser, out) if parallel.is_main else None)
     ckpt = ctx.checkpoint
     if args.resume:
         if not os.path.isfile(ckpt):
@@ -115,19 +122,37 @@ def start_run(parser, args, example, resumable=()):
                           "a GANTrainer in a script, not by an example (resume it with "
                           "GANTrainer.load_checkpoint in that script)")
             parser.fail(f"--resume: {ckpt} was written by {written_by}, not {example}")
+        try:
+            check_run_config(config, ckpt)        # builders, settings, data source: all of it
+        except CheckpointError as e:
+            parser.fail(f"--resume: {e}")
         ctx.saved_config, ctx.saved_meta = config, meta
         ignored = sorted(args.given - RESUMABLE - set(resumable))
         if ignored:
             ctx.notes.append("note: resuming keeps the checkpoint's settings; ignored: "
                              + ", ".join("--" + k.replace("_", "-") for k in ignored))
-    elif os.path.isfile(ckpt):
+    elif os.path.isdir(out):
         try:
-            step = read_meta(ckpt).get("step")
-            ctx.notes.append(f"note: starting a new run in {out}: its checkpoint (step {step}) "
-                             f"will be replaced (use --resume to continue it instead)")
-        except CheckpointError:
-            pass
+            note = check_old_run(out)        # only a minigan run's files may be replaced
+        except UsageError as e:
+            parser.fail(str(e))
+        if note:
+            ctx.notes.append(note)
     return ctx
+
+
+def lock_output_folder(parser, out, option="--out"):
+    """The run's lock on ``out`` (created if needed; released at exit); one line and exit code 2
+    while another live run holds it. A lock left by a run that died is taken over."""
+    try:
+        lock = FolderLock(out, option).acquire()
+    except FolderLocked as e:
+        parser.fail(str(e))
+    if lock.took_over:
+        print(f"note: {option} {out}: took over the lock of run pid {lock.took_over}, which is no "
+              f"longer running", flush=True)
+    finish_swap(out)            # a new run killed while replacing an old one: finish that first
+    return lock
 
 
 def begin(parser, argv, example, resumable=()):

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..backend import asnumpy
 from .atomic import atomic_write
+from .npz import NpzError, NpzReader
 
 __all__ = ["save_checkpoint", "load_checkpoint", "read_meta", "generator_weights", "subdict",
            "flatten_optimizer_state", "unflatten_optimizer_state", "CheckpointError", "FORMAT"]
@@ -52,37 +53,70 @@ def save_checkpoint(path, arrays, meta):
     return atomic_write(path, lambda f: _write_npz(f, payload))
 
 
-def load_checkpoint(path):
-    """Read a checkpoint: returns ``(arrays, meta)`` (dict of NumPy arrays, dict)."""
+def load_checkpoint(path, prefixes=None, expected=None):
+    """Read a checkpoint: returns ``(arrays, meta)`` (dict of NumPy arrays, dict).
+
+    prefixes: read only the members ``prefix/...`` of these prefixes (None: every member);
+    the others are never inflated. expected: ``{name: shape}`` of members whose shape the caller
+    knows; each member's header is checked against it (and against the zip's record of its
+    size) before its data are read. Arrays holding NaN or inf are refused, except in a
+    checkpoint marked "nonfinite" (kept for inspection). Raises :class:`CheckpointError`
+    naming the file and the member."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"no checkpoint file at {path}")
+    expected = expected or {}
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except Exception as e:  # zipfile.BadZipFile, ValueError, OSError, ...
-        raise CheckpointError(f"{path} is not a readable checkpoint ({type(e).__name__}: {e})") from e
-    meta_raw = arrays.pop(META_KEY, None)
-    if meta_raw is None:
+        with NpzReader(path) as z:
+            meta = _read_meta(z, path)
+            arrays = {name: z.read(name, shape=expected.get(name)) for name in z.names
+                      if name != META_KEY and (prefixes is None or name.split("/", 1)[0] in prefixes)}
+    except NpzError as e:
+        raise CheckpointError(str(e)) from None
+    if meta.get("status", "ok") != "nonfinite":
+        for name, a in arrays.items():
+            if a.dtype.kind == "f" and not np.isfinite(a).all():
+                bad = int(a.size - np.isfinite(a).sum())
+                raise CheckpointError(f"{path}: {name!r} holds {bad:,} NaN or inf value(s) of "
+                                      f"{a.size:,}: the checkpoint is not usable (damaged, or saved "
+                                      f"from a run that had diverged)")
+    return arrays, meta
+
+
+def _read_meta(z, path):
+    if META_KEY not in z.names:
         raise CheckpointError(f"{path} is an .npz file but not a minigan checkpoint (no {META_KEY})")
     try:
-        meta = json.loads(str(meta_raw))
+        meta = json.loads(str(z.read(META_KEY, text=True)))
     except ValueError as e:
+        if isinstance(e, NpzError):
+            raise
         raise CheckpointError(f"{path}: its {META_KEY} entry is not valid JSON ({e})") from None
     if not isinstance(meta, dict):
         raise CheckpointError(f"{path}: its {META_KEY} entry is a JSON {type(meta).__name__}, "
                               f"expected an object")
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: unknown checkpoint format {meta.get('format')!r}")
-    if not isinstance(meta.get("version", 0), int) or meta.get("version", 0) > VERSION:
-        raise CheckpointError(f"{path}: checkpoint version {meta['version']} is newer than this "
+    version = meta.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise CheckpointError(f"{path}: checkpoint version {version!r} is not a whole number "
+                              f"(a damaged or hand-edited checkpoint?)")
+    if version > VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {version} is newer than this "
                               f"minigan understands ({VERSION})")
-    return arrays, meta
+    return meta
 
 
 def read_meta(path):
-    """Only the JSON part of a checkpoint (its configuration, step, status)."""
-    return load_checkpoint(path)[1]
+    """Only the JSON part of a checkpoint (its configuration, step, status); no array is read."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f"no checkpoint file at {path}")
+    try:
+        with NpzReader(path) as z:
+            return _read_meta(z, path)
+    except NpzError as e:
+        raise CheckpointError(str(e)) from None
 
 
 def generator_weights(arrays):

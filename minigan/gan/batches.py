@@ -109,5 +109,12 @@ class Batches:
                 {"rng": self.rng.bit_generator.state})
 
     def load_state(self, arrays, meta):
-        self.perm = arrays.get("trainer/perm")
+        """The epoch's order (checked: a permutation of the data's rows) and the stream's state."""
+        perm = arrays.get("trainer/perm")
+        if perm is not None and self.data is not None and not (
+                perm.dtype.kind in "iu" and perm.shape == (self.n_data,)
+                and (np.sort(perm) == np.arange(self.n_data)).all()):
+            raise ValueError(f"its epoch order 'trainer/perm' ({perm.dtype} {perm.shape}) is not "
+                             f"an order of the {self.n_data} training samples")
+        self.perm = perm
         self.rng.bit_generator.state = meta["rng"]

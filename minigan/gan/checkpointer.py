@@ -2,6 +2,7 @@
 (minigan.files.checkpoint's format), and the check that a file holds all of it."""
 import math
 import numbers
+import os
 import time
 
 from ..backend import rng_state, set_rng_state
@@ -9,7 +10,9 @@ from ..files.checkpoint import (CheckpointError, flatten_optimizer_state, load_c
                                 subdict, unflatten_optimizer_state)
 from .outputs import CHECKPOINT
 
-__all__ = ["Checkpointer", "check_trainer_meta", "META_TYPES"]
+__all__ = ["Checkpointer", "check_trainer_meta", "META_TYPES", "PREFIXES"]
+
+PREFIXES = ("G", "D", "G_ema", "optG", "optD", "trainer")     # the members a trainer reads
 
 
 # the entries of a trainer checkpoint's JSON part and their types
@@ -44,6 +47,8 @@ def check_trainer_meta(meta, path):
         bad("n_data", "null or an integer >= 1")
     if not isinstance(meta["config"].get("train"), dict):
         raise CheckpointError(f"{path}: its config has no 'train' object (the training settings)")
+    if not isinstance(meta["mg_rng"].get("cpu"), dict):
+        bad("mg_rng", "an object with minigan's CPU generator state under 'cpu'")
     for opt in ("optG", "optD"):
         if not isinstance(meta["optimizers"].get(opt), dict):
             raise CheckpointError(f"{path}: its optimizers entry has no {opt!r} object")
@@ -92,6 +97,7 @@ class Checkpointer:
     def save(self, step, elapsed, path=None, status="ok", note=None):
         """Write the checkpoint (default ``OUT/checkpoint.npz``) atomically; an "ok" one after
         metrics.csv, so a crash after it loses no rows. Returns the path (None: no folder)."""
+        default = path is None
         path = path or self.folder.path(CHECKPOINT)
         if path is None:
             return None
@@ -104,6 +110,9 @@ class Checkpointer:
         save_checkpoint(path, arrays, meta)
         if status == "ok":
             self.saved_at = step
+            if default and self.folder.staged:      # a new run's first: it replaces the old run
+                self.folder.commit()
+                path = self.folder.path(CHECKPOINT)
         return path
 
     def load(self, path=None):
@@ -111,7 +120,14 @@ class Checkpointer:
         "elapsed"). All or nothing: if any part does not fit, every part is left exactly as it
         was and a ValueError names the file and the part."""
         path = path or self.folder.path(CHECKPOINT)
-        arrays, meta = load_checkpoint(path)
+        try:
+            arrays, meta = load_checkpoint(path, prefixes=PREFIXES, expected=self._expected_shapes())
+        except CheckpointError as e:
+            if not os.path.isfile(path):
+                raise
+            what = str(e)[len(f"{path}: "):] if str(e).startswith(f"{path}: ") else str(e)
+            raise CheckpointError(f"{path}: cannot resume from this checkpoint ({what}); nothing "
+                                  f"was changed") from None
         before = self._snapshot()
         try:
             self._restore(path, arrays, meta)
@@ -122,6 +138,22 @@ class Checkpointer:
                              f"changed") from None
         self.saved_at = int(meta["step"])
         return meta
+
+    def _expected_shapes(self):
+        """{member: shape} of every array this run's checkpoint holds: checked in each member's
+        header before its data are read (a member declaring 1 GiB is refused unread)."""
+        shapes = {f"{prefix}/{k}": tuple(v.shape) for prefix, m in self.models.items()
+                  for k, v in m.state_dict().items()}
+        if self.samples.ema is not None:
+            shapes.update({f"G_ema/{k}": tuple(v.shape)
+                           for k, v in self.samples.ema.model.state_dict().items()})
+        for prefix, opt in self.optimizers.items():       # (a data-parallel wrapper passes these on)
+            for i, p in enumerate(opt.params):
+                shapes.update({f"{prefix}/{i}/{k}": tuple(p.shape) for k in opt.STATE_ARRAYS})
+        shapes["trainer/fixed_noise"] = tuple(self.samples.fixed_noise.shape)
+        if self.batches.n_data is not None:
+            shapes["trainer/perm"] = (self.batches.n_data,)
+        return shapes
 
     def _restore(self, path, arrays, meta):
         check_trainer_meta(meta, path)

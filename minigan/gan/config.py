@@ -1,4 +1,6 @@
 """TrainConfig: the hyper-parameters of a GAN run, saved in every checkpoint."""
+import math
+import numbers
 from dataclasses import asdict, dataclass, fields
 
 LOSSES = ("bce_logits", "bce", "mse", "hinge")
@@ -53,8 +55,35 @@ class TrainConfig:
     ema_statistics: int = 0
 
     def __post_init__(self):
+        for f in fields(self):                     # types first: a checkpoint's config is text
+            value = getattr(self, f.name)
+            if f.type is int and not (value is None and f.default is None) and not _whole(value):
+                raise ValueError(f"{f.name} must be a whole number, got {value!r}")
+            if f.type is float and not _finite(value):
+                raise ValueError(f"{f.name} must be a finite number, got {value!r}")
+            if f.type is str and not isinstance(value, str):
+                raise ValueError(f"{f.name} must be a string, got {value!r}")
+            if f.type is tuple and not (isinstance(value, (list, tuple)) and len(value) == 2
+                                        and all(_finite(v) for v in value)):
+                raise ValueError(f"{f.name} must be a pair of finite numbers, got {value!r}")
         for name in ("betas_g", "betas_d", "real_label", "fake_label"):
             setattr(self, name, tuple(float(v) for v in getattr(self, name)))
+            low, high = getattr(self, name)
+            if name.startswith("betas") and not (0 <= low < 1 and 0 <= high < 1):
+                raise ValueError(f"{name} must be two numbers in [0, 1), got {[low, high]}")
+            if name.endswith("label") and low > high:
+                raise ValueError(f"{name} must be (low, high) with low <= high, got {[low, high]}")
+        for name in ("lr_g", "lr_d"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("sample_every", "checkpoint_every", "diversity_every", "health_patience",
+                     "seed"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise ValueError(f"steps_per_epoch must be >= 1 (or None), got {self.steps_per_epoch}")
+        if self.grid_nrow is not None and self.grid_nrow < 1:
+            raise ValueError(f"grid_nrow must be >= 1 (or None), got {self.grid_nrow}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if self.noise not in NOISES:
@@ -78,5 +107,16 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d):
+        """The config saved by :meth:`to_dict` (unknown keys ignored; every value checked)."""
+        if not isinstance(d, dict):
+            raise ValueError(f"the training settings must be a JSON object, got {type(d).__name__}")
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def _whole(v):
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _finite(v):
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)

@@ -114,6 +114,16 @@ class HealthMonitor:
                 "real_diversity": self.real_diversity, "issued": dict(self.issued)}
 
     def load_state_dict(self, state):
+        """Restore :meth:`state_dict`'s counters (checked: the same names, numbers, and
+        ``issued`` a {warning: step} object)."""
+        own = self.state_dict()
+        for k, v in state.items():
+            number = isinstance(v, (int, float)) and not isinstance(v, bool)
+            ok = (isinstance(v, dict) and all(isinstance(s, int) for s in v.values()) if k == "issued"
+                  else number or (v is None and k in ("real_diversity", "diversity_peak")))
+            if k not in own or not ok:
+                raise ValueError(f"its health entry {k!r} is {v!r} (expected the counters "
+                                 f"{sorted(own)}, numbers)")
         for k, v in state.items():
             setattr(self, k, dict(v) if k == "issued" else v)
 

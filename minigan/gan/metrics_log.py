@@ -1,6 +1,7 @@
 """The trainer's metrics log: accumulated step numbers, rows of metrics.csv, losses.png."""
 import csv
 import io
+import math
 import os
 
 from ..files.atomic import atomic_write
@@ -80,17 +81,25 @@ class MetricsLog:
     def read(self, up_to_step):
         """Rows of an existing metrics.csv up to ``up_to_step`` (for resume), each (kind, step)
         once (the last copy wins). Tolerates what a spreadsheet leaves: a UTF-8 byte-order mark,
-        CRLF line ends, extra or missing fields; rows without a usable kind and step are dropped."""
+        CRLF line ends, extra or missing fields. A row that cannot be read (no kind 'step' or
+        'epoch', a step that is not a whole number, a number that is not finite, text where a
+        number belongs, a NUL byte, a field over MAX_FIELD characters) is refused with a
+        ValueError naming the file and the row: no row vanishes silently."""
         path = self.folder.path(METRICS)
         if path is None or not os.path.isfile(path):
             return []
         rows = {}
         with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
-            for r in csv.DictReader(f):
-                row = _parse_row(r)
-                if row is not None and row["step"] <= up_to_step:
-                    rows.pop((row["kind"], row["step"]), None)      # re-inserted: keeps file order
-                    rows[(row["kind"], row["step"])] = row
+            reader = csv.DictReader(_bounded_lines(f, path))
+            try:
+                for r in reader:
+                    row = _parse_row(r, up_to_step, f"{path} row {reader.line_num}")
+                    if row is not None:
+                        rows.pop((row["kind"], row["step"]), None)      # re-inserted: keeps file order
+                        rows[(row["kind"], row["step"])] = row
+            except csv.Error as e:
+                raise ValueError(f"{path} row {reader.line_num}: cannot be read ({e}); fix or "
+                                 f"delete that row") from None
         return list(rows.values())
 
     def plot(self):
@@ -108,28 +117,68 @@ class MetricsLog:
         return {"epoch_acc": self.epoch_acc, "log_acc": self.log_acc}
 
     def load_state(self, meta, step):
-        """Restore the sums from a checkpoint's ``meta`` and the history from metrics.csv."""
+        """Restore the sums from a checkpoint's ``meta`` (checked: every sum, each a finite
+        number) and the history from metrics.csv."""
+        for name in ("epoch_acc", "log_acc"):
+            acc, want = meta[name], self.new_acc()
+            if set(acc) != set(want) or not all(
+                    isinstance(acc[k], type(v)) and not isinstance(acc[k], bool) and math.isfinite(acc[k])
+                    and acc[k] >= (0 if k in ("n", "images", "seconds") else -math.inf)
+                    for k, v in want.items() if k in acc):
+                raise ValueError(f"its entry {name!r} is {acc!r}, expected the sums "
+                                 f"{sorted(want)} as finite numbers (n, images: whole numbers >= 0)")
         self.epoch_acc, self.log_acc = dict(meta["epoch_acc"]), dict(meta["log_acc"])
         self.history = self.read(step)
 
 
-def _parse_row(fields):
-    """A metrics.csv row (text fields) as a dict of numbers and text, or None if it has no
-    kind 'step'/'epoch' or no integer step."""
+MAX_FIELD = 10_000          # characters in one field: far more than any number or name
+
+
+def _bounded_lines(f, path):
+    """The file's lines, refusing NUL bytes and enormous lines (csv would raise, or hold them)."""
+    for n, line in enumerate(f, 1):
+        if "\0" in line:
+            raise ValueError(f"{path} row {n}: holds a NUL byte (a damaged file?); fix or delete "
+                             f"that row")
+        if len(line) > 4 * MAX_FIELD:
+            raise ValueError(f"{path} row {n}: is {len(line):,} characters long, more than a "
+                             f"metrics row can be; fix or delete that row")
+        yield line
+
+
+def _parse_row(fields, up_to_step, where):
+    """A metrics.csv row (text fields) as a dict of numbers and text; None for a row after
+    ``up_to_step`` (not resumed); a ValueError naming ``where`` for a row that cannot be used."""
     row = {}
     for k, v in fields.items():
         if k is None or v is None or not isinstance(v, str) or v.strip() == "":
             continue                      # fields beyond the header, or empty ones
         k, v = k.strip(), v.strip()
+        if len(v) > MAX_FIELD:
+            raise ValueError(f"{where}: its {k} field is {len(v):,} characters long; fix or "
+                             f"delete that row")
         if k == "kind":
             row[k] = v
             continue
         try:
-            row[k] = int(float(v)) if k in ("epoch", "step") else float(v)
+            number = float(v)
         except ValueError:
-            if k in ("epoch", "step"):
-                return None
-            row[k] = v
+            if k in CSV_COLUMNS:
+                raise ValueError(f"{where}: {k} is {v[:40]!r}, expected a number; fix or delete "
+                                 f"that row") from None
+            row[k] = v                    # an extra column (an epoch metric's text)
+            continue
+        if k in ("epoch", "step") and not (math.isfinite(number) and number == int(number)):
+            raise ValueError(f"{where}: {k} is {v[:40]!r}, expected a whole number; fix or "
+                             f"delete that row")
+        row[k] = int(number) if k in ("epoch", "step") else number
     if row.get("kind") not in ("step", "epoch") or "step" not in row:
+        raise ValueError(f"{where}: it has no kind 'step' or 'epoch' and step number (kind "
+                         f"{row.get('kind')!r}, step {row.get('step')!r}); fix or delete that row")
+    if row["step"] > up_to_step:
         return None
+    for k, v in row.items():           # (an epoch metric of its own column may be NaN: undefined)
+        if isinstance(v, float) and not math.isfinite(v) and not (k not in CSV_COLUMNS and v != v):
+            raise ValueError(f"{where}: {k} is {fields[k].strip()[:40]!r}, not a finite number "
+                             f"(an edited value?); fix or delete that row")
     return row

@@ -93,9 +93,18 @@ class Samples:
         return arrays, {"ema_updates": self.ema.updates if self.ema is not None else None}
 
     def load_state(self, arrays, meta):
+        """Fixed noise (of this run's shape) and the average's weights and update count."""
+        noise = arrays["trainer/fixed_noise"]
+        if noise.shape != self.fixed_noise.shape or noise.dtype.kind != "f":
+            raise ValueError(f"its fixed noise 'trainer/fixed_noise' is {noise.dtype} "
+                             f"{noise.shape}, expected {self.fixed_noise.shape} (n_fixed, z_dim)")
         if self.ema is not None:
-            if not isinstance(meta.get("ema_updates"), int):
+            updates = meta.get("ema_updates")
+            if updates is None:
                 raise ValueError("it holds no averaged generator (trained without --ema)")
+            if isinstance(updates, bool) or not isinstance(updates, int) or updates < 0:
+                raise ValueError(f"its entry 'ema_updates' is {updates!r}, expected a whole "
+                                 f"number >= 0")
             self.ema.model.load_state_dict(subdict(arrays, "G_ema"))
             self.ema.updates = meta["ema_updates"]
-        self.fixed_noise = arrays["trainer/fixed_noise"]
+        self.fixed_noise = noise.astype(self.fixed_noise.dtype)

@@ -1,4 +1,4 @@
-"""How training stops early: on Ctrl-C or SIGTERM after the current step (:class:`StopSignals`,
+"""How training stops early: on Ctrl-C, SIGTERM or SIGHUP after the current step (:class:`StopSignals`,
 then :class:`TrainingInterrupted`), or on a NaN/inf loss (:class:`TrainingDiverged`)."""
 import contextlib
 import signal
@@ -6,7 +6,8 @@ import threading
 
 __all__ = ["StopSignals", "TrainingInterrupted", "TrainingDiverged", "STOP_SIGNALS"]
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# SIGHUP: the terminal the run was started from was closed (or an ssh session dropped)
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 
 
 class TrainingDiverged(RuntimeError):
@@ -18,7 +19,7 @@ class TrainingDiverged(RuntimeError):
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Training stopped on a signal (SIGINT: Ctrl-C, or SIGTERM) after saving a checkpoint;
+    """Training stopped on a signal (SIGINT: Ctrl-C, SIGTERM or SIGHUP) after saving a checkpoint;
     ``signum`` is the signal, so a command line can exit with 128 + signum."""
 
     def __init__(self, signum):
@@ -27,9 +28,10 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 class StopSignals:
-    """While :meth:`installed`, SIGINT (Ctrl-C) and SIGTERM (what ``kill``, schedulers and
-    container stops send) set ``requested`` to the signal, so the loop can finish its step and
-    save; a second one raises :class:`TrainingInterrupted` at once. ``warn`` tells the user."""
+    """While :meth:`installed`, SIGINT (Ctrl-C), SIGTERM (what ``kill``, schedulers and
+    container stops send) and SIGHUP (a closed terminal) set ``requested`` to the signal, so
+    the loop can finish its step and save; a second one raises :class:`TrainingInterrupted` at
+    once. ``warn`` tells the user."""
 
     def __init__(self, warn):
         self.warn = warn

@@ -12,7 +12,7 @@ trainer creates and calls, each with its own file and test:
     metrics_log  MetricsLog     the history's rows, metrics.csv, losses.png
     health       HealthMonitor  warnings a learner can act on
     checkpointer Checkpointer   checkpoint.npz: save, and restore all or nothing
-    stop         StopSignals    Ctrl-C / SIGTERM: finish the step, save, stop
+    stop         StopSignals    Ctrl-C / SIGTERM / SIGHUP: finish the step, save, stop
     console      Console        messages and the progress bar
 
 The parts do not know each other; the trainer passes what one needs from another.
@@ -50,7 +50,7 @@ from .grids import Grids
 from .health import HealthMonitor, mean_pairwise_distance
 from .metrics_log import CSV_COLUMNS, MetricsLog
 from .outputs import (CHECKPOINT, GRID_DIR, LATEST_GRID, LOSSES_PNG, METRICS, NONFINITE_CHECKPOINT,
-                      PROGRESS_GIF, OutputFolder)
+                      PROGRESS_GIF, OutputFolder, foreign_file)
 from .samples import Samples
 from .steps import NonFiniteLossError, discriminator_step, generator_step
 from .stop import StopSignals, TrainingDiverged, TrainingInterrupted
@@ -233,6 +233,12 @@ class GANTrainer:
         stale = self.folder.prepare() if self.folder else 0
         if stale:
             self.console.warn(f"removed {stale} temporary file(s) left by an interrupted write")
+        if self.folder and self.resumed_from is None and self.folder.holds_a_run():
+            foreign = foreign_file(self.folder.final)
+            if foreign:                 # not a minigan run's: never replaced
+                raise ValueError(f"{foreign[0]}: a new run would replace it, but it is {foreign[1]}; "
+                                 f"move it away or choose another output folder")
+            self.folder.stage()         # the old run's files stay until the first checkpoint
         if self.health.real_diversity is None:
             real = asnumpy(self.batches.real_sample(self.config.n_fixed,
                                                     np.random.default_rng([self.config.seed, 4])))
@@ -351,7 +357,7 @@ class GANTrainer:
             self.checkpointer.save(self.step, self.elapsed, path, status="nonfinite",
                                    note=f"{err.name} = {err.value} at {where}")
         self._write_outputs()
-        good = self.path(CHECKPOINT)
+        good = os.path.join(self.folder.final, CHECKPOINT) if self.folder else None
         kept = (f"; the last good checkpoint {good} is untouched"
                 if good and os.path.isfile(good) else "")
         msg = (f"{err.name} became {err.value} at {where}: training stopped. The state that "

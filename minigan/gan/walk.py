@@ -4,11 +4,12 @@ import math
 import numpy as np
 
 from .. import backend
-from ..files.checkpoint import generator_weights, load_checkpoint
+from ..files.checkpoint import generator_weights, load_checkpoint, read_meta
 from .images import grid_image, save_image
 from .latent import latent_walk
 from .models import build_model
 from .plots import save_gif
+from .run_config import check_run_config
 
 __all__ = ["save_latent_walk", "generator_from_checkpoint", "make_generate"]
 
@@ -48,12 +49,17 @@ def save_latent_walk(generate, z_dim, path, *, value_range=(-1.0, 1.0), render="
 
 def generator_from_checkpoint(path, device="cpu"):
     """(G, config, meta): the generator of a checkpoint, rebuilt from the builder named in its
-    config, with the saved weights, in eval mode on ``device``."""
-    arrays, meta = load_checkpoint(path)
+    config (checked first: builder, settings, image shape and range), with the saved weights,
+    in eval mode on ``device``. Only the generator's members are read, each checked against
+    the rebuilt generator's shapes before its data; a KeyError or ValueError names the file."""
+    meta = read_meta(path)
     config = meta.get("config", {})
-    spec = config.get("generator")
-    if not spec:
+    if not isinstance(config, dict) or not config.get("generator"):
         raise ValueError(f"{path}: the checkpoint does not say how to build its generator")
-    G = build_model(spec)
+    check_run_config(config, path, roles=("generator",))
+    G = build_model(config["generator"])
+    shapes = {f"{prefix}/{k}": tuple(v.shape) for prefix in ("G", "G_ema")
+              for k, v in G.state_dict().items()}
+    arrays, meta = load_checkpoint(path, prefixes=("G", "G_ema"), expected=shapes)
     G.load_state_dict(generator_weights(arrays))              # the averaged one, with --ema
     return G.to(device).eval(), config, meta

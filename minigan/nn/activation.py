@@ -1,15 +1,26 @@
 """Elementwise activations. Each keeps what its derivative needs and nothing more."""
+import numpy as np
+
 from ..arrays import get_array_module
 from ..dispatch import fast_version
 from .module import Module
 
 
 class _Elementwise(Module):
-    """y = f(x) elementwise; backward returns dy · f'(x) (never modifies dy in place)."""
+    """y = f(x) elementwise; backward returns dy · f'(x) (never modifies dy in place).
+
+    A layer whose derivative is written with its output (Tanh, Sigmoid: ``keeps_output``)
+    returns y read-only on the CPU: editing it in place would silently change the gradient
+    (PyTorch raises for the same edit). Copy it first (``y = y.copy()``) to change it."""
+
+    keeps_output = False
 
     def forward(self, x):
         self._check_input(x, range(1, 9))
-        y = self._f(get_array_module(x), x)
+        xp = get_array_module(x)
+        y = self._f(xp, x)
+        if self.keeps_output and xp is np:
+            y.flags.writeable = False
         self._cache = (x, y)
         return y
 
@@ -51,6 +62,8 @@ class LeakyReLU(_Elementwise):
 class Tanh(_Elementwise):
     """y = tanh(x);  dx = dy · (1 − y²)."""
 
+    keeps_output = True
+
     def _f(self, xp, x):
         return xp.tanh(x)
 
@@ -68,6 +81,8 @@ def sigmoid(x):
 
 class Sigmoid(_Elementwise):
     """y = σ(x);  dx = dy · y · (1 − y)."""
+
+    keeps_output = True
 
     def _f(self, xp, x):
         return sigmoid(x)

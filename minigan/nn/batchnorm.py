@@ -3,6 +3,7 @@ import numpy as np
 
 from ..arrays import get_array_module
 from ..dispatch import fast_version
+from .arguments import flag, fraction, positive_count, positive_number
 from .module import Module, Parameter
 
 
@@ -27,8 +28,13 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
         super().__init__()
-        self.num_features, self.eps, self.momentum = int(num_features), float(eps), momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
+        name = type(self).__name__
+        self.num_features = num_features = positive_count(name, "num_features", num_features)
+        self.eps = positive_number(name, "eps", eps)
+        self.momentum = fraction(name, "momentum", momentum, allow_none=True)
+        self.affine = affine = flag(name, "affine", affine)
+        self.track_running_stats = track_running_stats = flag(name, "track_running_stats",
+                                                              track_running_stats)
         if affine:
             self.weight = Parameter(np.ones(num_features, dtype=np.float32))
             self.bias = Parameter(np.zeros(num_features, dtype=np.float32))

@@ -1,6 +1,7 @@
 """CrossEntropyLoss: softmax cross-entropy of class logits against integer class targets."""
 import numpy as np
 
+from ..arrays import check_compute_dtype
 from ..backend import device_of, get_array_module
 from .loss import _Loss
 
@@ -46,6 +47,7 @@ class CrossEntropyLoss(_Loss):
                              f"{tuple(input.shape)}")
         if input.dtype.kind != "f":
             raise TypeError(f"{name}: input must be floating point, got dtype {input.dtype}")
+        check_compute_dtype(name, "input", input.dtype)
         n, k = input.shape
         if tuple(target.shape) != (n,):
             raise ValueError(f"{name}: expected target of shape ({n},) (one class index per row "

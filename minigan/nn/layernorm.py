@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..backend import get_array_module
+from .arguments import flag, positive_count, positive_number
 from .module import Module, Parameter
 
 
@@ -16,9 +17,18 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        self.normalized_shape, self.eps = shape, float(eps)
-        self.elementwise_affine = elementwise_affine
+        try:
+            shape = ((normalized_shape,) if isinstance(normalized_shape, (int, np.integer))
+                     else tuple(normalized_shape))
+        except TypeError:
+            raise ValueError(f"LayerNorm: normalized_shape must be an int or a tuple of ints, got "
+                             f"{normalized_shape!r}") from None
+        if not shape:
+            raise ValueError("LayerNorm: normalized_shape must name at least one dimension, got ()")
+        shape = tuple(positive_count("LayerNorm", "normalized_shape", n) for n in shape)
+        self.normalized_shape, self.eps = shape, positive_number("LayerNorm", "eps", eps)
+        self.elementwise_affine = elementwise_affine = flag("LayerNorm", "elementwise_affine",
+                                                            elementwise_affine)
         if elementwise_affine:
             self.weight = Parameter(np.ones(shape, dtype=np.float32))
             self.bias = Parameter(np.zeros(shape, dtype=np.float32))

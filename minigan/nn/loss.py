@@ -1,7 +1,7 @@
 """Losses (mean reduction): ``loss = fn(input, target)`` then ``dinput = fn.backward()``."""
 import numpy as np
 
-from ..arrays import device_of, get_array_module
+from ..arrays import check_compute_dtype, device_of, get_array_module
 from ..dispatch import fast_version
 from .activation import sigmoid
 
@@ -32,6 +32,7 @@ class _Loss:
                              f"{device_of(target)!r}")
         if input.dtype.kind != "f":
             raise TypeError(f"{name}: input must be floating point, got dtype {input.dtype}")
+        check_compute_dtype(name, "input", input.dtype)
         target = target.astype(input.dtype, copy=False)
         self._cache = (input, target)
         return self._mean(get_array_module(input), input, target)

@@ -7,11 +7,12 @@ Gradients accumulate (``+=``) until ``zero_grad()``, as in PyTorch, so a GAN dis
 run forward/backward on a real batch, then on a fake batch, then take one optimizer step.
 Names, layouts and ``state_dict`` keys are PyTorch's, so weights copy across both ways.
 """
+import threading
 from collections import OrderedDict
 
 import numpy as np
 
-from ..arrays import device_of, get_array_module
+from ..arrays import COMPUTE_DTYPES, check_compute_dtype, device_of, get_array_module
 from ..backend import array_module_for, check_device
 from ..dispatch import fast_version
 
@@ -21,6 +22,15 @@ def zero_grads(grads):
     """Set every gradient array to 0, in place (Module.zero_grad, Optimizer.zero_grad)."""
     for g in grads:
         g[...] = 0
+
+
+class _Calls(threading.local):
+    """Per thread: how deep in nested module calls we are, and which outermost call this is."""
+    depth = 0
+    outer = 0
+
+
+_calls = _Calls()
 
 
 class Parameter:
@@ -171,9 +181,9 @@ class Module:
         """Move parameters and buffers to ``device`` and/or cast floating ones to ``dtype``."""
         if device is not None and not isinstance(device, str):  # m.to(np.float64)
             device, dtype = None, device
-        if dtype is not None and np.dtype(dtype).kind != "f":
-            raise TypeError(f"{type(self).__name__}.to: dtype must be a floating type (float32 or "
-                            f"float64), got {np.dtype(dtype)}")
+        if dtype is not None and np.dtype(dtype) not in COMPUTE_DTYPES:
+            raise TypeError(f"{type(self).__name__}.to: dtype must be float32 or float64 (what the "
+                            f"layers and their kernels compute in), got {np.dtype(dtype)}")
         xp = array_module_for(check_device(device)) if device is not None else None
 
         def convert(a, floating_only=True):
@@ -217,7 +227,22 @@ class Module:
 
     # --- forward / backward -----------------------------------------------------------------
     def __call__(self, x):
-        return self.forward(x)
+        """``forward(x)``, refusing a module used twice within one outer forward: its backward
+        keeps only the last call's input, so the gradient of the first use would be wrong."""
+        calls = _calls
+        if calls.depth == 0:
+            calls.outer += 1                   # a new outermost forward
+        elif self.__dict__.get("_called_in") == calls.outer:
+            raise RuntimeError(f"{type(self).__name__}: this module is used twice in one forward "
+                               f"(e.g. Sequential(L, Tanh(), L)); its backward keeps only the last "
+                               f"call's input, so its gradients would be wrong: use a separate "
+                               f"module for each use")
+        object.__setattr__(self, "_called_in", calls.outer)
+        calls.depth += 1
+        try:
+            return self.forward(x)
+        finally:
+            calls.depth -= 1
 
     def forward(self, x):
         raise NotImplementedError(f"{type(self).__name__}.forward")
@@ -280,6 +305,7 @@ class Module:
                             f"module's dtype); convert one with x.astype(...) or module.to(dtype=...)")
         if x.dtype.kind != "f":
             raise TypeError(f"{name}: {what} must be a floating-point array, got dtype {x.dtype}")
+        check_compute_dtype(name, what, x.dtype)          # float16, big-endian: no kernel runs them
 
     def _get_cache(self):
         cache = self.__dict__.get("_cache")

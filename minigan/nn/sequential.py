@@ -9,10 +9,8 @@ class Sequential(Module):
 
     def __init__(self, *modules):
         super().__init__()
-        for i, m in enumerate(modules):
-            if not isinstance(m, Module):
-                raise TypeError(f"Sequential: item {i} is a {type(m).__name__}, not a Module")
-            setattr(self, str(i), m)
+        for m in modules:
+            self.append(m)
 
     def __getitem__(self, i):
         return list(self._modules.values())[i]
@@ -24,7 +22,19 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module):
-        setattr(self, str(len(self)), module)
+        """Add ``module`` at the end (a Module, and not one already in the chain: a module used
+        twice would get wrong gradients, its backward keeping only the last input)."""
+        i = len(self)
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential: item {i} is a {type(module).__name__}, not a Module")
+        new = {id(sub) for sub in module.modules()}
+        for j, m in enumerate(self):
+            if any(id(sub) in new for sub in m.modules()):
+                raise ValueError(f"Sequential: item {i} ({type(module).__name__}) is already used "
+                                 f"in item {j}; a module used twice in one forward would get wrong "
+                                 f"gradients (its backward keeps only the last input): use a "
+                                 f"separate module for each use")
+        setattr(self, str(i), module)
         return self
 
     def forward(self, x):

@@ -1,6 +1,7 @@
 """Spectral normalisation of a layer's weight (Miyato et al. 2018), PyTorch's spectral_norm."""
 from ..arrays import get_array_module
 from ..backend import rng
+from .arguments import positive_count, positive_number
 from .module import Module, Parameter
 
 
@@ -31,11 +32,15 @@ class SpectralNorm(Module):
         if not isinstance(weight, Parameter) or weight.data.ndim < 2:
             raise TypeError(f"SpectralNorm: expected a layer with a weight matrix or kernel (Linear, "
                             f"Conv2d, ConvTranspose2d), got {type(layer).__name__}")
-        if int(n_power_iterations) < 1 or not eps > 0:
-            raise ValueError(f"SpectralNorm: n_power_iterations must be >= 1 and eps > 0, got "
-                             f"{n_power_iterations} and {eps}")
-        self.dim = (1 if isinstance(layer, ConvTranspose2d) else 0) if dim is None else int(dim)
-        self.n_power_iterations, self.eps = int(n_power_iterations), float(eps)
+        n_power_iterations = positive_count("SpectralNorm", "n_power_iterations", n_power_iterations)
+        eps = positive_number("SpectralNorm", "eps", eps)
+        if dim is None:
+            dim = 1 if isinstance(layer, ConvTranspose2d) else 0
+        elif isinstance(dim, bool) or not isinstance(dim, int) or not 0 <= dim < weight.data.ndim:
+            raise ValueError(f"SpectralNorm: dim must be an axis of the {weight.data.ndim}-D weight "
+                             f"(0 to {weight.data.ndim - 1}), got {dim!r}")
+        self.dim = dim
+        self.n_power_iterations, self.eps = n_power_iterations, eps
         object.__setattr__(self, "layer", layer)           # not a child: its names are ours
         if getattr(layer, "bias", None) is not None:
             self.bias = layer.bias                         # shared Parameter
@@ -64,7 +69,8 @@ class SpectralNorm(Module):
     def forward(self, x):
         W = self.weight_orig.data
         Wm = self._matrix(W)
-        if self.training:                                  # power iteration, in place
+        if self.training and not self.__dict__.get("_state_held"):  # power iteration, in place
+            # (mg.gradcheck holds u, v after its first forward: backward treats them as constants)
             u, v = self.weight_u, self.weight_v
             for _ in range(self.n_power_iterations):
                 v[...] = self._normalize(Wm.T @ u)

@@ -30,7 +30,8 @@ class Adam(Optimizer):
     Frozen parameters (``requires_grad`` False) are skipped: no update, their step count stays.
     """
 
-    STATE_KEYS = frozenset({"step", "exp_avg", "exp_avg_sq"})
+    STATE_ARRAYS = frozenset({"exp_avg", "exp_avg_sq"})
+    STATE_COUNTS = frozenset({"step"})
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         betas = check_betas("Adam", betas)

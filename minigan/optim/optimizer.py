@@ -31,9 +31,16 @@ def check_betas(name, betas):
 class Optimizer:
     """Holds a list of Parameters, hyper-parameters in ``param_groups[0]`` (as PyTorch does),
     and per-parameter state (``self.state[i]``, a dict of arrays) for exact resume.
-    Subclasses name their per-parameter state entries in ``STATE_KEYS``."""
+    Subclasses name their per-parameter state entries: ``STATE_ARRAYS`` (arrays of the
+    parameter's shape) and ``STATE_COUNTS`` (integers >= 0); a parameter's state holds all of
+    them or none."""
 
-    STATE_KEYS = frozenset()
+    STATE_ARRAYS = frozenset()
+    STATE_COUNTS = frozenset()
+
+    @property
+    def STATE_KEYS(self):
+        return self.STATE_ARRAYS | self.STATE_COUNTS
 
     def __init__(self, params, defaults):
         self.params = list(params)
@@ -79,7 +86,14 @@ class Optimizer:
         hyper-parameter names (a dict saved by another optimizer is refused), their values, the
         state names and shapes are checked before anything changes."""
         name = type(self).__name__
+        if not isinstance(state_dict, dict) or not isinstance(state_dict.get("state", {}), dict):
+            raise TypeError(f"{name}.load_state_dict: expected a dict with 'state' (a dict) and "
+                            f"'param_groups' (a list), got {type(state_dict).__name__}")
         groups = state_dict.get("param_groups", [])
+        if not isinstance(groups, (list, tuple)) or not all(
+                isinstance(g, dict) and isinstance(g.get("params", []), (list, tuple)) for g in groups):
+            raise TypeError(f"{name}.load_state_dict: 'param_groups' must be a list of dicts, each "
+                            f"with a 'params' list")
         if len(groups) != 1 or len(groups[0].get("params", [])) != len(self.params):
             got = [len(g.get("params", [])) for g in groups]
             raise ValueError(f"{name}.load_state_dict: expected 1 param group of {len(self.params)} "
@@ -100,28 +114,50 @@ class Optimizer:
         check_hyper_parameters(f"{name}.load_state_dict", group)
         new_state = {}
         for key, s in state_dict.get("state", {}).items():
-            i = int(key)
+            try:
+                i = int(key)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}.load_state_dict: state key {key!r} is not a parameter "
+                                 f"index") from None
             if not 0 <= i < len(self.params):
                 raise ValueError(f"{name}.load_state_dict: state for parameter {i}, but there are "
                                  f"only {len(self.params)}")
-            p = self.params[i].data
-            xp = get_array_module(p)
-            entry = {}
-            unknown = set(s) - self.STATE_KEYS
-            if unknown:
-                raise ValueError(f"{name}.load_state_dict: parameter {i} has state {sorted(unknown)}, "
-                                 f"expected only {sorted(self.STATE_KEYS)} (was it saved by another "
-                                 f"optimizer?)")
-            for k, v in s.items():
-                if hasattr(v, "shape") and v.shape == p.shape:
-                    entry[k] = xp.array(v, dtype=p.dtype)
-                elif hasattr(v, "shape") and v.ndim > 0:
-                    raise ValueError(f"{name}.load_state_dict: state {k!r} of parameter {i} has shape "
-                                     f"{tuple(v.shape)}, expected {tuple(p.shape)}")
-                else:
-                    entry[k] = v.item() if hasattr(v, "item") else v
-            new_state[i] = entry
+            new_state[i] = self._checked_state(i, s)
         if "betas" in group:
             group["betas"] = check_betas(f"{name}.load_state_dict", group["betas"])
+        if not isinstance(group.get("nesterov", False), bool):
+            raise ValueError(f"{name}.load_state_dict: nesterov must be true or false, got "
+                             f"{group['nesterov']!r}")
         self.param_groups = [copy.deepcopy(group)]
         self.state = new_state
+
+    def _checked_state(self, i, s):
+        """Parameter ``i``'s state converted to its device and dtype, or a ValueError naming what
+        is missing, unknown or of the wrong kind (a state that would crash at step())."""
+        name, p = type(self).__name__, self.params[i].data
+        where = f"{name}.load_state_dict: parameter {i}"
+        if not isinstance(s, dict):
+            raise ValueError(f"{where}: its state is a {type(s).__name__}, expected a dict")
+        unknown, missing = set(s) - self.STATE_KEYS, self.STATE_KEYS - set(s)
+        if unknown:
+            raise ValueError(f"{where} has state {sorted(unknown)}, expected only "
+                             f"{sorted(self.STATE_KEYS)} (was it saved by another optimizer?)")
+        if missing and s:
+            raise ValueError(f"{where}: its state lacks {sorted(missing)} (it has {sorted(s)})")
+        xp, entry = get_array_module(p), {}
+        for k, v in s.items():
+            if k in self.STATE_ARRAYS:
+                kind = getattr(getattr(v, "dtype", None), "kind", None)
+                if not hasattr(v, "shape") or tuple(v.shape) != tuple(p.shape) or kind not in "biuf":
+                    shown = (f"shape {tuple(v.shape)}, dtype {v.dtype}" if hasattr(v, "shape")
+                             else f"a {type(v).__name__}")
+                    raise ValueError(f"{where}: state {k!r} is {shown}, expected numbers of shape "
+                                     f"{tuple(p.shape)}")
+                entry[k] = xp.array(v, dtype=p.dtype)
+                continue
+            v = v.item() if hasattr(v, "item") and getattr(v, "ndim", 0) == 0 else v
+            if (isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v)
+                    or v < 0 or v != int(v)):
+                raise ValueError(f"{where}: state {k!r} is {v!r}, expected a whole number >= 0")
+            entry[k] = int(v)
+        return entry

@@ -10,7 +10,7 @@ class SGD(Optimizer):
         θ ← θ − lr·d
     """
 
-    STATE_KEYS = frozenset({"momentum_buffer"})
+    STATE_ARRAYS = frozenset({"momentum_buffer"})
 
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0, dampening=0.0, nesterov=False):
         if nesterov and (momentum <= 0 or dampening != 0):
