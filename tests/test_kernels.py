@@ -124,13 +124,16 @@ def test_fused_adam_matches_plain_numpy(weight_decay, serial_below, device, rng,
         np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-6)  # float32 rounding of 5 steps of lr 0.01
 
 
+@pytest.mark.parametrize("serial_below", [0, 1 << 40], ids=["parallel", "serial"])
 @pytest.mark.parametrize("strided", [False, True], ids=["contiguous", "strided"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("k,s,p,hw", [((5, 5), (2, 2), (2, 2), (7, 7)), ((3, 2), (1, 2), (1, 0), (6, 5)),
                                       ((4, 4), (2, 2), (1, 1), (8, 8)), ((5, 5), (1, 1), (2, 2), (7, 7))])
-def test_im2col_col2im_kernels_match_plain(k, s, p, hw, dtype, strided, device, rng, monkeypatch):
+def test_im2col_col2im_kernels_match_plain(k, s, p, hw, dtype, strided, serial_below, device, rng, monkeypatch):
     """numba (CPU) or CUDA (GPU) im2col/col2im against the plain strided-view and slab-add
-    versions; the CUDA im2col also reads a strided (transposed NCHW) input directly."""
+    versions; the CUDA im2col also reads a strided (transposed NCHW) input directly. The CPU
+    im2col on one thread (small columns, ops.IM2COL_SERIAL_BELOW) and parallel both."""
+    monkeypatch.setattr(ops, "IM2COL_SERIAL_BELOW", serial_below)
     xp = mg.backend.array_module_for(device)
     x = xp.moveaxis(mg.to_device(rng.standard_normal((4, 3) + hw).astype(dtype), device), 0, -1)
     x = x if strided else xp.ascontiguousarray(x)          # (C, H, W, N)

@@ -212,6 +212,10 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_
     return param
 
 
+# im2col into fewer column numbers than this runs on one thread (cpu.im2col_serial says why).
+IM2COL_SERIAL_BELOW = 5_000_000
+
+
 def im2col(x, kernel, stride, padding, out_hw, out):
     """im2col into ``out`` (C, kh, kw, Ho, Wo, N) in one pass (numba, or one CUDA kernel that
     also reads a strided x); returns ``out`` or None."""
@@ -221,7 +225,7 @@ def im2col(x, kernel, stride, padding, out_hw, out):
         return _gpu().im2col(x, *args)
     if backend is None or not (x.flags.c_contiguous and out.flags.c_contiguous):
         return None
-    _cpu().im2col(x, *args)
+    (_cpu().im2col_serial if out.size < IM2COL_SERIAL_BELOW else _cpu().im2col)(x, *args)
     return out
 
 
