@@ -2,8 +2,12 @@
 source trees and PyTorch, interleaved, each as a ratio to PyTorch measured alongside.
 
 Each tree runs in its own worker process (``PYTHONPATH=<tree>``), and so does PyTorch; the
-parent asks them for one step each in turn (A B T A B T ...), after a warm-up, and reports
-medians. On a shared machine the absolute times drift; the ratios of neighbours do not.
+parent asks them for one step each in turn, after a warm-up, and reports medians. The order
+turns by one place each round (A B T, B T A, T A B, ...) and the parent waits ``--pause``
+seconds before each step: OpenBLAS's threads spin ≈ 0.1 s after a product before they sleep,
+and with a fixed order and a 0.05 s pause the tree that always ran second was ≈ 10% slower
+than the same code run first (A/B of two trees, then the trees swapped: 145.7 vs 165.4 ms and
+144.6 vs 175.9 ms at batch 16). On a shared machine the absolute times drift; the ratios of neighbours do not.
 
     git worktree add /tmp/base main
     python benchmarks/bench_ab.py --trees /tmp/base . --model dcgan64 --batch 16 32 64
@@ -44,6 +48,8 @@ def main(argv=None):
     p.add_argument("--batch", type=positive_int, nargs="+", default=None)
     p.add_argument("--repeats", type=positive_int, default=7)
     p.add_argument("--warmup", type=nonneg_int, default=2)
+    p.add_argument("--pause", type=float, default=0.3,
+                   help="seconds between steps, for the last engine's threads to go idle (default 0.3)")
     p.add_argument("--engine", default="minigan-numpy", help="the minigan engine (bench_step.py's names)")
     p.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -63,9 +69,14 @@ def main(argv=None):
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
             assert procs[label].stdout.readline().strip() == "ready"
         times = {k: [] for k in procs}
+        labels = list(procs)
         for r in range(args.warmup + args.repeats):
-            for label, proc in procs.items():
-                time.sleep(0.05)
+            # each round starts one place further on (A B T, B T A, T A B, ...): a step right
+            # after another engine's runs beside its still-spinning BLAS/OpenMP threads
+            # (≈ 10% slower here with a 0.05 s pause, always the same tree in a fixed order)
+            for label in labels[r % len(labels):] + labels[:r % len(labels)]:
+                proc = procs[label]
+                time.sleep(args.pause)
                 proc.stdin.write("step\n")
                 proc.stdin.flush()
                 seconds = float(proc.stdout.readline())

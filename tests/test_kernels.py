@@ -84,8 +84,29 @@ def _plain_leaky_relu_grad(relu, x, dy):
     return nn.LeakyReLU._df.plain(relu, np, x, None, dy)
 
 
+@pytest.mark.parametrize("serial_below", [0, 1 << 40], ids=["parallel", "serial"])
+@pytest.mark.parametrize("shape", [(16, 8, 5, 5), (6, 3, 2, 2)])
+def test_batchnorm_kernels_on_one_thread_and_on_all_match_plain_numpy(shape, serial_below, rng, monkeypatch):
+    """Small maps take the one-thread BatchNorm kernels, large ones the parallel ones
+    (ops.SERIAL_BELOW): both equal the plain math (outputs, dx, dγ, dβ, running estimates)."""
+    monkeypatch.setattr(ops, "SERIAL_BELOW", serial_below)
+    x = (rng.standard_normal(shape) * 2 + 1).astype(np.float32)
+    dy = rng.standard_normal(shape).astype(np.float32)
+    bn = nn.BatchNorm2d(shape[1])
+    bn.weight.data[...] = np.linspace(0.5, 1.5, shape[1], dtype=np.float32)
+    bn.bias.data[...] = np.linspace(-0.3, 0.3, shape[1], dtype=np.float32)
+    fast = _run(bn, x, dy, True, monkeypatch)
+    plain = _run(bn, x, dy, False, monkeypatch)
+    for a, b in zip(fast, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(b).max())
+
+
+@pytest.mark.parametrize("serial_below", [0, 1 << 40], ids=["parallel", "serial"])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.05])
-def test_fused_adam_matches_plain_numpy(weight_decay, device, rng, monkeypatch):
+def test_fused_adam_matches_plain_numpy(weight_decay, serial_below, device, rng, monkeypatch):
+    """The fused Adam step on one thread (small parameters, ops.ADAM_SERIAL_BELOW) and
+    parallel both equal the plain lines."""
+    monkeypatch.setattr(ops, "ADAM_SERIAL_BELOW", serial_below)
     results = []
     for fast in (True, False):
         monkeypatch.setattr(mg.dispatch, "ENABLED", fast)
@@ -103,13 +124,16 @@ def test_fused_adam_matches_plain_numpy(weight_decay, device, rng, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-6)  # float32 rounding of 5 steps of lr 0.01
 
 
+@pytest.mark.parametrize("serial_below", [0, 1 << 40], ids=["parallel", "serial"])
 @pytest.mark.parametrize("strided", [False, True], ids=["contiguous", "strided"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("k,s,p,hw", [((5, 5), (2, 2), (2, 2), (7, 7)), ((3, 2), (1, 2), (1, 0), (6, 5)),
                                       ((4, 4), (2, 2), (1, 1), (8, 8)), ((5, 5), (1, 1), (2, 2), (7, 7))])
-def test_im2col_col2im_kernels_match_plain(k, s, p, hw, dtype, strided, device, rng, monkeypatch):
+def test_im2col_col2im_kernels_match_plain(k, s, p, hw, dtype, strided, serial_below, device, rng, monkeypatch):
     """numba (CPU) or CUDA (GPU) im2col/col2im against the plain strided-view and slab-add
-    versions; the CUDA im2col also reads a strided (transposed NCHW) input directly."""
+    versions; the CUDA im2col also reads a strided (transposed NCHW) input directly. The CPU
+    im2col on one thread (small columns, ops.IM2COL_SERIAL_BELOW) and parallel both."""
+    monkeypatch.setattr(ops, "IM2COL_SERIAL_BELOW", serial_below)
     xp = mg.backend.array_module_for(device)
     x = xp.moveaxis(mg.to_device(rng.standard_normal((4, 3) + hw).astype(dtype), device), 0, -1)
     x = x if strided else xp.ascontiguousarray(x)          # (C, H, W, N)

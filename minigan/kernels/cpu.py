@@ -107,96 +107,158 @@ def dropout_keep_backward(dy, keep, scale, out):
         out[i] = dy[i] * scale if keep[i] else 0
 
 
-@njit(parallel=True, cache=True, fastmath={"reassoc"})
-def batchnorm_forward(x, gamma, beta, eps, x_hat, y, mean, var, inv_std):
-    """Per channel row c of x (C, M): μ, biased σ² (float64 sums), x̂, y = γ·x̂ + β.
+@njit(cache=True, fastmath={"reassoc"}, inline="always")
+def _batchnorm_forward_row(c, x, gamma, beta, eps, x_hat, y, mean, var, inv_std):
+    """Channel row c of x (C, M): μ, biased σ² (float64 sums), x̂, y = γ·x̂ + β.
     ``fastmath={"reassoc"}`` lets the sums run in vector lanes (partial sums added at the end,
     instead of one add after another: 4× fewer stalls); each channel's sums stay in one
     thread, in one fixed order, so results do not depend on the thread count."""
-    C, M = x.shape
-    for c in prange(C):
-        s = 0.0
-        for k in range(M):
-            s += x[c, k]
-        mu = s / M
-        ss = 0.0
-        for k in range(M):
-            d = x[c, k] - mu
-            ss += d * d
-        var_ = ss / M
-        inv = 1.0 / np.sqrt(var_ + eps)
-        mean[c] = mu
-        var[c] = var_
-        inv_std[c] = inv
-        b = beta[c]
-        for k in range(M):
-            xh = (x[c, k] - mu) * inv
-            x_hat[c, k] = xh
-            y[c, k] = xh * gamma[c] + b
+    M = x.shape[1]
+    s = 0.0
+    for k in range(M):
+        s += x[c, k]
+    mu = s / M
+    ss = 0.0
+    for k in range(M):
+        d = x[c, k] - mu
+        ss += d * d
+    var_ = ss / M
+    inv = 1.0 / np.sqrt(var_ + eps)
+    mean[c] = mu
+    var[c] = var_
+    inv_std[c] = inv
+    b = beta[c]
+    for k in range(M):
+        xh = (x[c, k] - mu) * inv
+        x_hat[c, k] = xh
+        y[c, k] = xh * gamma[c] + b
+
+
+@njit(parallel=True, cache=True, fastmath={"reassoc"})
+def batchnorm_forward(x, gamma, beta, eps, x_hat, y, mean, var, inv_std):
+    """Training BatchNorm forward, a thread per channel row (_batchnorm_forward_row)."""
+    for c in prange(x.shape[0]):
+        _batchnorm_forward_row(c, x, gamma, beta, eps, x_hat, y, mean, var, inv_std)
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def batchnorm_forward_serial(x, gamma, beta, eps, x_hat, y, mean, var, inv_std):
+    """The same on one thread, for small maps (ops.SERIAL_BELOW: waking the second thread
+    costs more than it saves; 262k numbers 139 → 73 µs, 1M 292 → 229 µs)."""
+    for c in range(x.shape[0]):
+        _batchnorm_forward_row(c, x, gamma, beta, eps, x_hat, y, mean, var, inv_std)
+
+
+@njit(cache=True, fastmath={"reassoc"}, inline="always")
+def _batchnorm_backward_row(c, dy, x_hat, gamma, inv_std, dgamma, dbeta, dx):
+    """Training-mode BatchNorm backward of channel row c (see batchnorm.py for the math)."""
+    M = dy.shape[1]
+    sdy = 0.0
+    sdyx = 0.0
+    for k in range(M):
+        sdy += dy[c, k]
+        sdyx += dy[c, k] * x_hat[c, k]
+    dgamma[c] += sdyx
+    dbeta[c] += sdy
+    # dx̂ = dy·γ  =>  mean(dx̂) = γ·Σdy/M,  mean(dx̂·x̂) = γ·Σ(dy·x̂)/M
+    g = gamma[c]
+    m1 = g * sdy / M
+    m2 = g * sdyx / M
+    scale = inv_std[c]
+    for k in range(M):
+        dx[c, k] = (dy[c, k] * g - m1 - x_hat[c, k] * m2) * scale
 
 
 @njit(parallel=True, cache=True, fastmath={"reassoc"})
 def batchnorm_backward(dy, x_hat, gamma, inv_std, dgamma, dbeta, dx):
-    """Training-mode BatchNorm backward per channel row (see batchnorm.py for the math)."""
-    C, M = dy.shape
-    for c in prange(C):
-        sdy = 0.0
-        sdyx = 0.0
-        for k in range(M):
-            sdy += dy[c, k]
-            sdyx += dy[c, k] * x_hat[c, k]
-        dgamma[c] += sdyx
-        dbeta[c] += sdy
-        # dx̂ = dy·γ  =>  mean(dx̂) = γ·Σdy/M,  mean(dx̂·x̂) = γ·Σ(dy·x̂)/M
-        g = gamma[c]
-        m1 = g * sdy / M
-        m2 = g * sdyx / M
-        scale = inv_std[c]
-        for k in range(M):
-            dx[c, k] = (dy[c, k] * g - m1 - x_hat[c, k] * m2) * scale
+    """Training BatchNorm backward, a thread per channel row (_batchnorm_backward_row)."""
+    for c in prange(dy.shape[0]):
+        _batchnorm_backward_row(c, dy, x_hat, gamma, inv_std, dgamma, dbeta, dx)
+
+
+@njit(cache=True, fastmath={"reassoc"})
+def batchnorm_backward_serial(dy, x_hat, gamma, inv_std, dgamma, dbeta, dx):
+    """The same on one thread, for small maps (262k numbers 131 → 65 µs)."""
+    for c in range(dy.shape[0]):
+        _batchnorm_backward_row(c, dy, x_hat, gamma, inv_std, dgamma, dbeta, dx)
+
+
+@njit(cache=True, inline="always")
+def _adam_element(i, param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size,
+                  bias_correction2_sqrt, eps, weight_decay):
+    """Adam on number i of flat arrays, the same arithmetic as optim/adam.py's NumPy lines."""
+    g = grad[i]
+    if weight_decay != 0:
+        g = g + weight_decay * param[i]
+    m = exp_avg[i] * beta1 + (1 - beta1) * g
+    v = exp_avg_sq[i] * beta2 + (1 - beta2) * (g * g)
+    exp_avg[i] = m
+    exp_avg_sq[i] = v
+    param[i] = param[i] - step_size * (m / (np.sqrt(v) / bias_correction2_sqrt + eps))
 
 
 @njit(parallel=True, cache=True)
 def adam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_correction2_sqrt,
                 eps, weight_decay):
-    """One Adam step on flat arrays, the same arithmetic as optim/adam.py's NumPy lines."""
+    """One Adam step on flat arrays, parallel over their numbers."""
     for i in prange(param.size):
-        g = grad[i]
-        if weight_decay != 0:
-            g = g + weight_decay * param[i]
-        m = exp_avg[i] * beta1 + (1 - beta1) * g
-        v = exp_avg_sq[i] * beta2 + (1 - beta2) * (g * g)
-        exp_avg[i] = m
-        exp_avg_sq[i] = v
-        param[i] = param[i] - step_size * (m / (np.sqrt(v) / bias_correction2_sqrt + eps))
+        _adam_element(i, param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size,
+                      bias_correction2_sqrt, eps, weight_decay)
+
+
+@njit(cache=True)
+def adam_update_serial(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size,
+                       bias_correction2_sqrt, eps, weight_decay):
+    """The same on one thread, for small parameters (ops.ADAM_SERIAL_BELOW: BatchNorm's γ and
+    β, biases; 512 numbers 63 → 2 µs, 8k 66 → 31 µs; from ≈ 16k on, the parallel one wins:
+    131k 130 vs 485 µs, the square root and division per number being the work)."""
+    for i in range(param.size):
+        _adam_element(i, param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size,
+                      bias_correction2_sqrt, eps, weight_decay)
+
+
+@njit(cache=True, inline="always")
+def _im2col_channel(c, x, kh, kw, sh, sw, ph, pw, Ho, Wo, out):
+    """out[c, i, j, oh, ow, :] = x[c, oh·sh + i − ph, ow·sw + j − pw, :] (0 outside x), for
+    channel c, its columns written in memory order; the batch axis copied by an explicit loop
+    (a slice assignment per pixel cost 1.5–2.5× more at N = 16…32)."""
+    _, H, W, N = x.shape
+    xc = x[c]
+    for i in range(kh):
+        for j in range(kw):
+            for oh in range(Ho):
+                h = oh * sh + i - ph
+                dst = out[c, i, j, oh]
+                if h < 0 or h >= H:
+                    for ow in range(Wo):
+                        for n in range(N):
+                            dst[ow, n] = 0
+                    continue
+                for ow in range(Wo):
+                    w = ow * sw + j - pw
+                    if 0 <= w < W:
+                        for n in range(N):
+                            dst[ow, n] = xc[h, w, n]
+                    else:
+                        for n in range(N):
+                            dst[ow, n] = 0
 
 
 @njit(parallel=True, cache=True)
 def im2col(x, kh, kw, sh, sw, ph, pw, Ho, Wo, out):
-    """out[c, i, j, oh, ow, :] = x[c, oh·sh + i − ph, ow·sw + j − pw, :] (0 outside x).
-    One thread per channel, writing its columns in memory order; the batch axis copied by an
-    explicit loop (a slice assignment per pixel cost 1.5–2.5× more at N = 16…32)."""
-    C, H, W, N = x.shape
-    for c in prange(C):
-        xc = x[c]
-        for i in range(kh):
-            for j in range(kw):
-                for oh in range(Ho):
-                    h = oh * sh + i - ph
-                    dst = out[c, i, j, oh]
-                    if h < 0 or h >= H:
-                        for ow in range(Wo):
-                            for n in range(N):
-                                dst[ow, n] = 0
-                        continue
-                    for ow in range(Wo):
-                        w = ow * sw + j - pw
-                        if 0 <= w < W:
-                            for n in range(N):
-                                dst[ow, n] = xc[h, w, n]
-                        else:
-                            for n in range(N):
-                                dst[ow, n] = 0
+    """im2col (C, H, W, N) -> out (C, kh, kw, Ho, Wo, N), one thread per channel."""
+    for c in prange(x.shape[0]):
+        _im2col_channel(c, x, kh, kw, sh, sw, ph, pw, Ho, Wo, out)
+
+
+@njit(cache=True)
+def im2col_serial(x, kh, kw, sh, sw, ph, pw, Ho, Wo, out):
+    """The same on one thread, for columns of fewer than ops.IM2COL_SERIAL_BELOW numbers
+    (the copy is bound by memory; waking the second thread cost more than it gave below
+    ≈ 5M numbers: 1M 271 → 106 µs, 1.6M 252 → 145, 4.2M 532 → 420; at 8.4M parallel 1005
+    vs one thread 1858 µs)."""
+    for c in range(x.shape[0]):
+        _im2col_channel(c, x, kh, kw, sh, sw, ph, pw, Ho, Wo, out)
 
 
 @njit(parallel=True, cache=True)

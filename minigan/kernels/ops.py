@@ -101,7 +101,8 @@ def _elementwise_gpu(xp, gpu_kernel, out_like, arrays, scalars):
     return xp.ndarray(out_like.shape, out_like.dtype, out.data, strides=out_like.strides)
 
 
-# Elementwise CPU kernels on fewer numbers than this run on one thread (cpu.py says why).
+# Elementwise and BatchNorm CPU kernels on fewer numbers than this run on one thread (cpu.py
+# says why).
 SERIAL_BELOW = 1 << 21
 
 
@@ -172,7 +173,8 @@ def batchnorm_forward(x2, gamma, beta, eps, running=None):
     C = x2.shape[0]
     y, x_hat = np.empty_like(x2), np.empty_like(x2)
     mean, var, inv_std = (np.empty(C, dtype=np.float64) for _ in range(3))
-    _cpu().batchnorm_forward(x2, gamma, beta, eps, x_hat, y, mean, var, inv_std)
+    kernel = _cpu().batchnorm_forward_serial if x2.size < SERIAL_BELOW else _cpu().batchnorm_forward
+    kernel(x2, gamma, beta, eps, x_hat, y, mean, var, inv_std)
     return y, x_hat, mean.astype(x2.dtype), var.astype(x2.dtype), inv_std.astype(x2.dtype), False
 
 
@@ -184,8 +186,13 @@ def batchnorm_backward(dy2, x_hat, gamma, inv_std, dgamma, dbeta):
     if backend == "gpu":
         return _gpu().batchnorm_backward(dy2, x_hat, gamma, inv_std, dgamma, dbeta)
     dx = np.empty_like(dy2)
-    _cpu().batchnorm_backward(dy2, x_hat, gamma, inv_std, dgamma, dbeta, dx)
+    kernel = _cpu().batchnorm_backward_serial if dy2.size < SERIAL_BELOW else _cpu().batchnorm_backward
+    kernel(dy2, x_hat, gamma, inv_std, dgamma, dbeta, dx)
     return dx
+
+
+# Adam on parameters of fewer numbers than this runs on one thread (cpu.adam_update_serial).
+ADAM_SERIAL_BELOW = 1 << 14
 
 
 def adam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_correction2_sqrt,
@@ -199,9 +206,14 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, beta1, beta2, step_size, bias_
     if backend == "gpu":
         _gpu().adam_update(param, grad, exp_avg, exp_avg_sq, *scalars)
     else:
-        _cpu().adam_update(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
-                           exp_avg_sq.reshape(-1), *scalars)
+        kernel = _cpu().adam_update_serial if param.size < ADAM_SERIAL_BELOW else _cpu().adam_update
+        kernel(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
+               *scalars)
     return param
+
+
+# im2col into fewer column numbers than this runs on one thread (cpu.im2col_serial says why).
+IM2COL_SERIAL_BELOW = 5_000_000
 
 
 def im2col(x, kernel, stride, padding, out_hw, out):
@@ -213,7 +225,7 @@ def im2col(x, kernel, stride, padding, out_hw, out):
         return _gpu().im2col(x, *args)
     if backend is None or not (x.flags.c_contiguous and out.flags.c_contiguous):
         return None
-    _cpu().im2col(x, *args)
+    (_cpu().im2col_serial if out.size < IM2COL_SERIAL_BELOW else _cpu().im2col)(x, *args)
     return out
 
 
