@@ -32,7 +32,7 @@ REPORT = os.path.join(ROOT, "tests", "mutation_report.md")
 
 ENGINE_TESTS = [          # fastest first: a mutation usually dies in the first seconds
     "tests/test_formulas.py", "tests/test_nn_gradcheck.py", "tests/test_kernels.py",
-    "tests/test_nn_oracle.py", "tests/test_conv_taps.py", "tests/test_dropout_mask.py",
+    "tests/test_nn_oracle.py", "tests/test_conv_taps.py", "tests/test_winograd.py", "tests/test_dropout_mask.py",
     "tests/test_spectral_norm_hinge.py", "tests/test_cross_entropy.py", "tests/test_pooling.py",
     "tests/test_requires_grad.py", "tests/test_nn_module.py", "tests/test_docs.py",
 ]
@@ -236,6 +236,29 @@ MUTATIONS = [
      "        g = g + weight_decay * param[i]\n", "        g = g - weight_decay * param[i]\n"),
     ("minigan/kernels/cpu.py", "fast", "scale 1.01",
      "m = exp_avg[i] * beta1 + (1 - beta1) * g", "m = exp_avg[i] * beta1 + 1.01 * (1 - beta1) * g"),
+    # ---------------------------------------------------------------- Winograd (4×4 stride 2)
+    ("minigan/kernels/winograd_cpu.py", "fast", "flip sign",
+     "Vc[2, j + n] = e02 - e01", "Vc[2, j + n] = e02 + e01"),
+    ("minigan/kernels/winograd_cpu.py", "fast", "padding left out",
+     "xp[1:H + 1, 1:W + 1] = x[c]", "xp[0:H, 0:W] = x[c]"),
+    ("minigan/kernels/winograd_cpu.py", "fast", "flip sign",
+     "acc[h0 + 2, w0 + 2, n] += m1 - m0 - m2", "acc[h0 + 2, w0 + 2, n] += m1 - m0 + m2"),
+    ("minigan/kernels/winograd_cpu.py", "fast", "padding left out",
+     "dx[c] = acc[1:H + 1, 1:W + 1]", "dx[c] = acc[0:H, 0:W]"),
+    ("minigan/kernels/winograd_cpu.py", "fast", "flip sign",
+     "y[o, 2 * tu + 1, 2 * tv + 1, n] = g1 + g2", "y[o, 2 * tu + 1, 2 * tv + 1, n] = g1 - g2"),
+    ("minigan/kernels/winograd_cpu.py", "fast", "flip sign",
+     "Eo[4, j + n] = s0 + s1", "Eo[4, j + n] = s0 - s1"),
+    ("minigan/kernels/winograd_cpu.py", "fast", "flip sign",
+     "Uo[4, j] = s0 + s1", "Uo[4, j] = s0 - s1"),
+    ("minigan/kernels/winograd_cpu.py", "fast", "assign for add",
+     "dw[o, c, 2 + a, 2 + b] += r11 + r12", "dw[o, c, 2 + a, 2 + b] = r11 + r12"),
+    ("minigan/kernels/winograd.py", "fast", "transpose",
+     "np.matmul(E, V.transpose(0, 2, 1), out=dU)", "np.matmul(E[::-1], V.transpose(0, 2, 1), out=dU)"),
+    ("minigan/kernels/winograd.py", "fast", "transpose",
+     "np.matmul(U.transpose(0, 2, 1), E, out=dV)", "np.matmul(U[::-1].transpose(0, 2, 1), E, out=dV)"),
+    ("minigan/kernels/conv.py", "fast", "flip sign",
+     "        layer.bias.grad += dy_t.sum(axis=(1, 2, 3))", "        layer.bias.grad -= dy_t.sum(axis=(1, 2, 3))"),
     # ---------------------------------------------------------------- SGD
     ("minigan/optim/sgd.py", "plain", "flip sign",
      "p.data -= lr * g", "p.data += lr * g"),
@@ -275,7 +298,7 @@ def _run_one(args):
     stat = os.stat(target)
     env = dict(os.environ, PYTHONPATH=workdir, PYTHONDONTWRITEBYTECODE="1")
     env.pop("MINIGAN_KERNELS", None)
-    if file.endswith("kernels/cpu.py"):                 # recompiled; keep the shared cache clean
+    if "@njit" in original:                             # recompiled; keep the shared cache clean
         env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="numba-mutant-")
     start = time.time()
     try:

@@ -14,7 +14,8 @@ one place, minigan/dispatch.py.
     reshape.py      Reshape and Flatten without leaving the batch-last layout
 
 and what they are built from: ops.py (one call per raw kernel), cpu.py (numba), gpu.py and
-gpu_kernels.cu (CUDA), conv_taps.py (convolutions without the padding's work), layout.py
+gpu_kernels.cu (CUDA), conv_taps.py (convolutions without the padding's work), winograd.py
+and winograd_cpu.py (the 4×4 stride-2 convolutions with 9 products per tile, not 16), layout.py
 (the batch-last memory layout), workspace.py (reused scratch arrays), threads.py (numba's
 threads). tests/test_kernels.py checks every fast version against its plain math.
 """

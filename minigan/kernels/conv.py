@@ -6,7 +6,9 @@ the CPU without the padding's work where that pays (conv_taps.py and its size ru
   rows; ∂L/∂x as the transposed convolution's stride² phases, each a plain stride-1
   correlation of dY (no col2im);
 * ConvTranspose2d forward as stride² phases (the sub-pixel decomposition); its backward's
-  im2col(dy) and both GEMMs by runs of rows.
+  im2col(dy) and both GEMMs by runs of rows;
+* both, with kernel 4, stride 2 and padding 1 (the 64×64 DCGAN's), as Winograd tiles:
+  9 multiplies where the GEMM does 16 (winograd.py).
 
 Elsewhere (a GPU, or shapes where the size rules say no) the plain algorithm runs: one GEMM
 over im2col's columns, col2im for the adjoint. On a GPU with ``mg.backend.conv_tf32`` set the
@@ -17,7 +19,7 @@ import numpy as np
 from .. import backend
 from ..arrays import get_array_module
 from ..dispatch import register
-from . import conv_taps, ops
+from . import conv_taps, ops, winograd
 from .im2col import col2im_image, im2col_into
 from .layout import batch_first, batch_last, contiguous_batch_last
 from .workspace import workspace_of
@@ -32,6 +34,14 @@ def conv_matmul(a, b, out=None):
     return xp.matmul(a, b, out=out)
 
 
+class WinogradCache:
+    """What a Winograd forward keeps for its backward: the weights' transform U and the
+    input's tiles (V for Conv2d, E for ConvTranspose2d), in the layer's workspace."""
+
+    def __init__(self, U, tiles):
+        self.U, self.tiles = U, tiles
+
+
 # ----------------------------------------------------------------------------- Conv2d
 @register("Conv2d.forward")
 def conv2d_forward(layer, x):
@@ -39,6 +49,9 @@ def conv2d_forward(layer, x):
     n, _, h, w = x.shape
     ho, wo = layer.output_size(h, w)
     ws = workspace_of(layer)
+    if winograd.applies(x, layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride,
+                        layer.padding, (h, w)):
+        return _conv2d_forward_winograd(layer, x, (n, h, w), (ho, wo))
     if ops.conv_taps(x) and conv_taps.rows_worth_splitting(ho, h, layer.kernel_size[0],
                                                             layer.stride[0], layer.padding[0]):
         return _conv2d_forward_by_blocks(layer, x, (n, h, w), (ho, wo))
@@ -49,6 +62,33 @@ def conv2d_forward(layer, x):
         y += layer.bias.data[:, None]
     layer._cache = (columns, (n, h, w), (ho, wo))
     return batch_first(y.reshape(layer.out_channels, ho, wo, n))
+
+
+def _conv2d_forward_winograd(layer, x, nhw, out_hw):
+    """y = the correlation by Winograd tiles (winograd.py); V and U are kept for the backward."""
+    ws = workspace_of(layer)
+    V = winograd.transform_input(contiguous_batch_last(x), ws, "wino")    # (9, 4·Cin, T·N)
+    U = winograd.transform_weight(layer.weight.data, ws, "wino")          # (9, Cout, 4·Cin)
+    y = winograd.correlate(V, U, out_hw, nhw[0], ws, "wino")              # (Cout, Ho, Wo, N)
+    if layer.bias is not None:
+        y += layer.bias.data[:, None, None, None]
+    layer._cache = (WinogradCache(U, V), nhw, out_hw)
+    return batch_first(y)
+
+
+def _conv2d_backward_winograd(layer, dy_t, cache, nhw, need_input_grad):
+    """Both gradients from the tiles of dy: ∂L/∂W from E and the forward's V, ∂L/∂x as the
+    transposed algebra (winograd.py)."""
+    ws = workspace_of(layer)
+    n, h, w = nhw
+    E = winograd.transform_gradient(dy_t, ws, "wino")                     # (9, Cout, T·N)
+    if layer.weight.requires_grad:
+        winograd.weight_grad(E, cache.tiles, layer.weight.grad, ws, "wino")
+    if layer.bias is not None and layer.bias.requires_grad:
+        layer.bias.grad += dy_t.sum(axis=(1, 2, 3))
+    if not need_input_grad:
+        return None
+    return batch_first(winograd.correlate_adjoint(E, cache.U, (h, w), n, ws, "wino"))
 
 
 def _conv2d_forward_by_blocks(layer, x, nhw, out_hw):
@@ -71,6 +111,8 @@ def conv2d_backward(layer, grad_output, need_input_grad=True):
     layer._check_grad(grad_output, (n, layer.out_channels, ho, wo), layer.weight.data)
     ws = workspace_of(layer)
     dy_t = contiguous_batch_last(grad_output)                                 # (Cout, Ho, Wo, N)
+    if isinstance(columns, WinogradCache):
+        return _conv2d_backward_winograd(layer, dy_t, columns, (n, h, w), need_input_grad)
     dy = dy_t.reshape(layer.out_channels, -1)                                 # (Cout, Ho·Wo·N)
     xp = get_array_module(dy)
     if layer.weight.requires_grad and isinstance(columns, list):             # the forward's blocks
@@ -104,7 +146,15 @@ def conv_transpose2d_forward(layer, x):
     ws = workspace_of(layer)
     x_t = contiguous_batch_last(x)                                            # (Cin, H, W, N)
     layer._cache = (x_t, (n, h, w), (ho, wo))
-    if ops.conv_taps(x) and conv_taps.phases_worth_it(
+    if (ho, wo) == (2 * h, 2 * w) and winograd.applies(
+            x, layer.out_channels, layer.in_channels, layer.kernel_size, layer.stride, layer.padding,
+            (ho, wo)):
+        # the correlation Conv2d(Cout -> Cin, same weight array)'s ∂L/∂x, with x as its ∂L/∂y
+        E = winograd.transform_gradient(x_t, ws, "wino")                      # (9, Cin, T·N)
+        U = winograd.transform_weight(layer.weight.data, ws, "wino")          # (9, Cin, 4·Cout)
+        y = winograd.correlate_adjoint(E, U, (ho, wo), n, ws, "wino")         # (Cout, Ho, Wo, N)
+        layer._cache = (x_t, (n, h, w), (ho, wo), WinogradCache(U, E))
+    elif ops.conv_taps(x) and conv_taps.phases_worth_it(
             layer.in_channels, layer.out_channels,
             conv_taps.useful_fraction(h, ho, layer.kernel_size[0], layer.stride[0], layer.padding[0])):
         y = conv_taps.transposed(x_t, layer.weight.data, layer.stride, layer.padding, (ho, wo),
@@ -124,10 +174,13 @@ def conv_transpose2d_forward(layer, x):
 
 @register("ConvTranspose2d.backward")
 def conv_transpose2d_backward(layer, grad_output, need_input_grad=True):
-    x_t, (n, h, w), (ho, wo) = layer._get_cache()
+    x_t, (n, h, w), (ho, wo), *wino = layer._get_cache()
     layer._check_grad(grad_output, (n, layer.out_channels, ho, wo), x_t)
     if layer.bias is not None and layer.bias.requires_grad:
         layer.bias.grad += batch_last(grad_output).sum(axis=(1, 2, 3))
+    if wino:
+        return _conv_transpose2d_backward_winograd(layer, grad_output, wino[0], (n, h, w),
+                                                   need_input_grad)
     if ops.conv_taps(x_t) and conv_taps.rows_worth_splitting(
             h, ho, layer.kernel_size[0], layer.stride[0], layer.padding[0]):
         return _conv_transpose2d_backward_by_blocks(layer, grad_output, x_t, need_input_grad)
@@ -143,6 +196,17 @@ def conv_transpose2d_backward(layer, grad_output, need_input_grad=True):
         return None
     dx = conv_matmul(layer.weight.data.reshape(layer.in_channels, -1), dcolumns)  # (Cin, H·W·N)
     return batch_first(dx.reshape(layer.in_channels, h, w, n))
+
+
+def _conv_transpose2d_backward_winograd(layer, grad_output, cache, nhw, need_input_grad):
+    """∂L/∂x = the correlation's forward on dy, ∂L/∂W from its tiles V and the forward's E."""
+    ws = workspace_of(layer)
+    V = winograd.transform_input(contiguous_batch_last(grad_output), ws, "wino")  # (9, 4·Cout, T·N)
+    if layer.weight.requires_grad:
+        winograd.weight_grad(cache.tiles, V, layer.weight.grad, ws, "wino")
+    if not need_input_grad:
+        return None
+    return batch_first(winograd.correlate(V, cache.U, nhw[1:], nhw[0], ws, "wino"))  # (Cin, H, W, N)
 
 
 def _conv_transpose2d_backward_by_blocks(layer, grad_output, x_t, need_input_grad):

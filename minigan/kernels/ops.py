@@ -19,7 +19,7 @@ from .. import dispatch
 from ..arrays import get_array_module
 
 NAMES = ("leaky_relu", "dropout", "batchnorm", "adam", "adam_many", "zero_many", "im2col",
-         "col2im", "bce_with_logits", "conv_taps")
+         "col2im", "bce_with_logits", "conv_taps", "winograd")
 
 
 def _cpu():
@@ -260,6 +260,58 @@ def conv_taps(x):
     im2col. CPU only: on a GPU one launch per run costs more
     than the zeros it saves, so the single GEMM stays there."""
     return _backend(x, name="conv_taps") == "cpu"
+
+
+def winograd(x):
+    """True when the 4×4 stride-2 convolutions on ``x`` may run as Winograd tiles
+    (winograd.py; its ``applies`` has the shape rules). CPU only (numba)."""
+    return _backend(x, name="winograd") == "cpu"
+
+
+def _winograd_cpu():
+    from . import winograd_cpu
+    return winograd_cpu
+
+
+# The transforms of winograd.py (numba, winograd_cpu.py) on C-contiguous arrays, CPU only
+# (winograd.applies has checked); each fills its last argument, on one thread when that
+# argument holds fewer than WINOGRAD_SERIAL_BELOW numbers (winograd_cpu.py says why).
+WINOGRAD_SERIAL_BELOW = 1 << 40
+
+
+def _winograd(name, out, *arrays):
+    serial = out.size < WINOGRAD_SERIAL_BELOW
+    getattr(_winograd_cpu(), name + ("_serial" if serial else ""))(*arrays, out)
+
+
+def winograd_weight(w, U):
+    _winograd("weight_transform", U, w)
+
+
+def winograd_input(x, V):
+    _winograd("input_transform", V, x)
+
+
+def winograd_gradient(dy, E):
+    _winograd("output_transform_adjoint", E, dy)
+
+
+def winograd_output(M, y):
+    _winograd("output_transform", y, M)
+
+
+def winograd_input_adjoint(dV, dx):
+    _winograd("input_transform_adjoint", dx, dV)
+
+
+def winograd_weight_adjoint(dU, dweight):
+    """dweight += the weights' adjoint transform of dU (a copy first where dweight is strided)."""
+    if dweight.flags.c_contiguous:
+        _winograd("weight_transform_adjoint", dweight, dU)
+        return
+    dw = np.zeros(dweight.shape, dweight.dtype)
+    _winograd("weight_transform_adjoint", dw, dU)
+    dweight += dw
 
 
 def tf32_matmul(a, b, out=None):
