@@ -1,7 +1,7 @@
 """The Winograd convolutions (minigan/kernels/winograd.py, winograd_cpu.py) against the plain
 im2col/col2im path and PyTorch: each tile transform against its adjoint and its formula, the
 three products (forward, ∂L/∂x, ∂L/∂w) against im2col's, and Conv2d / ConvTranspose2d with
-the path forced on (float64 and float32, bias or not, one-thread and parallel kernels)."""
+the path forced on (float64 and float32, bias or not)."""
 import copy
 
 import numpy as np
@@ -16,13 +16,6 @@ from torch_mirror import mirror, rel_err, tensor
 
 # (C, Co, (H, W), N): the correlation's input channels, output channels, input size, batch
 SHAPES = [(2, 3, (4, 4), 1), (3, 2, (8, 12), 2), (1, 4, (12, 8), 3), (4, 4, (16, 16), 2)]
-
-
-@pytest.fixture(params=["parallel", "serial"])
-def threads(request, monkeypatch):
-    """Both twins of every transform kernel: parallel over channels, and on one thread."""
-    monkeypatch.setattr(ops, "WINOGRAD_SERIAL_BELOW", 0 if request.param == "parallel" else 1 << 40)
-    return request.param
 
 
 @pytest.fixture
@@ -43,7 +36,7 @@ def _reference(x, w, dy):
 
 
 @pytest.mark.parametrize("C,Co,hw,N", SHAPES)
-def test_products_match_im2col(C, Co, hw, N, threads):
+def test_products_match_im2col(C, Co, hw, N):
     r = np.random.default_rng(C * 10 + Co)
     x = r.standard_normal((C, *hw, N))
     w = r.standard_normal((Co, C, 4, 4))
@@ -74,7 +67,7 @@ def _transpose_pairs(C, Co, hw, N):
 
 
 @pytest.mark.parametrize("C,Co,hw,N", SHAPES)
-def test_each_transform_is_the_transpose_of_its_adjoint(C, Co, hw, N, threads):
+def test_each_transform_is_the_transpose_of_its_adjoint(C, Co, hw, N):
     """⟨T a, b⟩ = ⟨a, Tᵀ b⟩ for random a, b: the backward of every transform is exactly the
     transpose of its forward (the padding numbers of the (…, 9, L) layout are left out)."""
     r = np.random.default_rng(7)
@@ -104,7 +97,7 @@ def test_transforms_follow_the_formulas():
     r = np.random.default_rng(3)
     x = r.standard_normal((1, 4, 4, 1))                          # one tile: x[0, -1 … 4] with padding
     V = np.zeros((4, 9, 1 + winograd.PAD))
-    winograd_cpu.input_transform_serial(x, V)
+    winograd_cpu.input_transform(x, V)
     padded = np.pad(x[0, :, :, 0], 1)                           # (6, 6)
     for a in range(2):
         for b in range(2):
@@ -112,11 +105,11 @@ def test_transforms_follow_the_formulas():
             np.testing.assert_allclose(V[2 * a + b, :, 0], (Bt @ d @ Bt.T).ravel(), rtol=1e-12)
     e = r.standard_normal((1, 2, 2, 1))
     E = np.zeros((1, 9, 1 + winograd.PAD))
-    winograd_cpu.output_transform_adjoint_serial(e, E)
+    winograd_cpu.output_transform_adjoint(e, E)
     np.testing.assert_allclose(E[0, :, 0], (A @ e[0, :, :, 0] @ A.T).ravel(), rtol=1e-12)
     w = r.standard_normal((1, 1, 4, 4))
     U = np.zeros((1, 9, 4 + winograd.PAD))
-    winograd_cpu.weight_transform_serial(w, U)
+    winograd_cpu.weight_transform(w, U)
     for a in range(2):
         for b in range(2):
             g = w[0, 0, a::2, b::2]                             # g[p, q] = w[2p + a, 2q + b]
@@ -141,7 +134,7 @@ def _run(module, x, dy, disabled, monkeypatch, need_input_grad=True):
 
 
 @pytest.mark.parametrize("index", range(len(LAYERS)))
-def test_layers_by_winograd_equal_plain(index, forced, threads, monkeypatch):
+def test_layers_by_winograd_equal_plain(index, forced, monkeypatch):
     module, shape = LAYERS[index]
     module = copy.deepcopy(module).double()
     r = np.random.default_rng(index)

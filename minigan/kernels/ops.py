@@ -274,43 +274,34 @@ def _winograd_cpu():
 
 
 # The transforms of winograd.py (numba, winograd_cpu.py) on C-contiguous arrays, CPU only
-# (winograd.applies has checked); each fills its last argument, on one thread when that
-# argument holds fewer than WINOGRAD_SERIAL_BELOW numbers (winograd_cpu.py says why).
-WINOGRAD_SERIAL_BELOW = 1 << 40
-
-
-def _winograd(name, out, *arrays):
-    serial = out.size < WINOGRAD_SERIAL_BELOW
-    getattr(_winograd_cpu(), name + ("_serial" if serial else ""))(*arrays, out)
-
-
+# (winograd.applies has checked); each fills its last argument.
 def winograd_weight(w, U):
-    _winograd("weight_transform", U, w)
+    _winograd_cpu().weight_transform(w, U)
 
 
 def winograd_input(x, V):
-    _winograd("input_transform", V, x)
+    _winograd_cpu().input_transform(x, V)
 
 
 def winograd_gradient(dy, E):
-    _winograd("output_transform_adjoint", E, dy)
+    _winograd_cpu().output_transform_adjoint(dy, E)
 
 
 def winograd_output(M, y):
-    _winograd("output_transform", y, M)
+    _winograd_cpu().output_transform(M, y)
 
 
 def winograd_input_adjoint(dV, dx):
-    _winograd("input_transform_adjoint", dx, dV)
+    _winograd_cpu().input_transform_adjoint(dV, dx)
 
 
 def winograd_weight_adjoint(dU, dweight):
     """dweight += the weights' adjoint transform of dU (a copy first where dweight is strided)."""
     if dweight.flags.c_contiguous:
-        _winograd("weight_transform_adjoint", dweight, dU)
+        _winograd_cpu().weight_transform_adjoint(dU, dweight)
         return
     dw = np.zeros(dweight.shape, dweight.dtype)
-    _winograd("weight_transform_adjoint", dw, dU)
+    _winograd_cpu().weight_transform_adjoint(dU, dw)
     dweight += dw
 
 
