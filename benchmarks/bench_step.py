@@ -18,7 +18,10 @@ its step, slowed whichever GPU engine ran next (on the H100 machine minigan-cupy
 minigan-numpy, took 12.8 ms where its variants run after GPU engines took 8–11 ms).
 
 FLOPs are counted for the GEMM layers (2·multiply-adds, formulas in ``layer_flops``) over
-the whole step, and compared with this machine's SGEMM rate measured in the same run.
+the whole step, and compared with this machine's SGEMM rate measured in the same run. They
+are the direct algorithm's: minigan's Winograd tiles (minigan/kernels/winograd.py) do 9/16 of
+them in the 64×64 DCGAN's 4×4 stride-2 layers, so its rate there is an effective one (dcgan64
+reads 75–90% of SGEMM, and more when the SGEMM measurement itself was slowed).
 
     python benchmarks/bench_step.py                 # dcgan28, batch 64 and 128, every backend present
     python benchmarks/bench_step.py --batch 128 --repeats 15 --no-memory

@@ -20,8 +20,9 @@ SHAPES = [(2, 3, (4, 4), 1), (3, 2, (8, 12), 2), (1, 4, (12, 8), 3), (4, 4, (16,
 
 @pytest.fixture
 def forced(monkeypatch):
-    """The layers take the Winograd path whatever their channel counts."""
+    """The layers take the Winograd path whatever their channel counts and batch."""
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(winograd, "MIN_COLUMNS", 1)
 
 
 def _reference(x, w, dy):
@@ -170,12 +171,16 @@ def test_layers_take_the_winograd_path(forced, monkeypatch):
     assert not calls
 
 
-def test_dcgan64_layers_use_winograd_and_small_channel_counts_do_not():
+def test_dcgan64_layers_use_winograd_and_thin_gemms_do_not():
     """The rule: kernel 4, stride 2, padding 1, sides divisible by 4, ≥ MIN_CHANNELS channels
-    on both sides; RGB's 3 channels (D's first layer, G's last) keep the im2col GEMM."""
-    x = np.zeros((1, 1, 1, 1), np.float32)
+    on both sides and ≥ MIN_COLUMNS tiles·N; RGB's 3 channels (D's first layer, G's last) and
+    the 8×8 ↔ 4×4 layers at batch 16 keep the im2col GEMM."""
+    x = np.zeros((16, 1, 1, 1), np.float32)                   # a batch of 16
+    x32 = np.zeros((32, 1, 1, 1), np.float32)
     assert winograd.applies(x, 64, 128, (4, 4), (2, 2), (1, 1), (32, 32))
-    assert winograd.applies(x, 256, 512, (4, 4), (2, 2), (1, 1), (8, 8))
+    assert winograd.applies(x, 128, 256, (4, 4), (2, 2), (1, 1), (16, 16))
+    assert not winograd.applies(x, 256, 512, (4, 4), (2, 2), (1, 1), (8, 8))   # 2·2 tiles · 16
+    assert winograd.applies(x32, 256, 512, (4, 4), (2, 2), (1, 1), (8, 8))    # 2·2 tiles · 32
     assert not winograd.applies(x, 3, 64, (4, 4), (2, 2), (1, 1), (64, 64))
     assert not winograd.applies(x, 64, 128, (4, 4), (2, 2), (1, 1), (30, 32))
     assert not winograd.applies(x, 64, 128, (5, 5), (2, 2), (2, 2), (32, 32))
@@ -183,12 +188,15 @@ def test_dcgan64_layers_use_winograd_and_small_channel_counts_do_not():
     assert not winograd.applies(x, 64, 128, (4, 4), (1, 1), (1, 1), (32, 32))
 
 
-def test_float32_dcgan64_layers_match_plain():
-    """The real sizes in float32 (the path the 64×64 DCGAN runs): within float32 rounding of
-    the plain float64 result."""
+def test_float32_dcgan64_layers_match_plain(monkeypatch):
+    """Real sizes in float32 and the unforced rule (the path the 64×64 DCGAN runs): within
+    float32 rounding of the plain float64 result."""
+    calls = []
+    original = ops.winograd_weight
+    monkeypatch.setattr(ops, "winograd_weight", lambda *a: calls.append(1) or original(*a))
     r = np.random.default_rng(5)
-    for module, shape in ((nn.Conv2d(32, 64, 4, 2, 1, bias=False), (4, 32, 16, 16)),
-                          (nn.ConvTranspose2d(64, 32, 4, 2, 1, bias=False), (4, 64, 8, 8))):
+    for module, shape in ((nn.Conv2d(32, 64, 4, 2, 1, bias=False), (8, 32, 16, 16)),
+                          (nn.ConvTranspose2d(64, 32, 4, 2, 1, bias=False), (8, 64, 8, 8))):
         x = r.standard_normal(shape).astype(np.float32)
         ref = copy.deepcopy(module).double()
         y = module(x)
@@ -200,6 +208,7 @@ def test_float32_dcgan64_layers_match_plain():
         assert y.dtype == dx.dtype == module.weight.grad.dtype == np.float32
         assert rel_err(y, y0) < 1e-5 and rel_err(dx, dx0) < 1e-5
         assert rel_err(module.weight.grad, ref.weight.grad) < 1e-5
+    assert len(calls) == 2                                      # both ran by Winograd tiles
 
 
 @pytest.mark.oracle

@@ -40,8 +40,12 @@ A ConvTranspose2d with the same weight array is this correlation's ∂L/∂x rea
 so it runs the last line for its forward, the first four for ∂L/∂x, and the same ∂L/∂U.
 
 Applies to kernel 4, stride 2, padding 1, outputs of even size (the DCGAN's 64 → 32 → 16 → 8
-→ 4), both channel counts ≥ MIN_CHANNELS (with 3 colour channels the GEMMs are too thin to
-pay for the transforms), on the CPU. tests/test_winograd.py checks every function here against
+→ 4), on the CPU, where its GEMMs are not too thin to pay for the transforms (whole steps of
+the 64×64 DCGAN, measured on this project's 2-core CPU): both channel counts ≥ MIN_CHANNELS
+(with RGB's 3 channels on D's first and G's last layer too: 252 vs 241 ms at batch 32, 143 vs
+132 at batch 16) and ≥ MIN_COLUMNS tiles·N (the 8×8 ↔ 4×4 layers at batch 16 have 64: their
+9 GEMMs (512, 1024) @ (1024, 64) lost to im2col's one, 1–2% of the step; at batch 32, 128
+columns, they win: 246 vs 251 ms). tests/test_winograd.py checks every function here against
 the plain im2col path (nn/im2col.py) and PyTorch, and each transform against its adjoint.
 """
 import numpy as np
@@ -49,15 +53,18 @@ import numpy as np
 from . import ops
 
 MIN_CHANNELS = 32
+MIN_COLUMNS = 128
 PAD = 16      # numbers between the nine GEMM operands of a stack (winograd_cpu.py says why)
 
 
 def applies(x, channels, out_channels, kernel, stride, padding, image_hw):
     """Whether a correlation over an image of ``image_hw`` with these settings runs here:
-    kernel 4, stride 2, padding 1, image sides divisible by 4, enough channels, CPU."""
+    kernel 4, stride 2, padding 1, image sides divisible by 4, enough channels and tiles·N
+    (N = len(x)), CPU."""
     return (tuple(kernel) == (4, 4) and tuple(stride) == (2, 2) and tuple(padding) == (1, 1)
             and image_hw[0] % 4 == 0 and image_hw[1] % 4 == 0
-            and min(channels, out_channels) >= MIN_CHANNELS and ops.winograd(x))
+            and min(channels, out_channels) >= MIN_CHANNELS
+            and (image_hw[0] // 4) * (image_hw[1] // 4) * x.shape[0] >= MIN_COLUMNS and ops.winograd(x))
 
 
 def stack(workspace, name, rows, cols, dtype):
