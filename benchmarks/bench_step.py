@@ -115,6 +115,7 @@ class MiniganStep:
     CHANGES = {
         "-conv-taps": "convolutions skip the padding's work (kernels/conv_taps.py)",
         "-frozen-d": "D frozen in G's backward: D's weight gradients, unused, are not computed",
+        "-winograd": "4×4 stride-2 convolutions by Winograd tiles (kernels/winograd.py; dcgan64 only)",
     }
     # GPU: the fused CUDA kernels switched on one group at a time ("before" = none of them:
     # CuPy's own ops, as minigan ran on the GPU before they existed), to measure each group
@@ -137,8 +138,8 @@ class MiniganStep:
         self.read_each_loss = variant == self.READ_EACH_LOSS
         self.tf32 = variant == self.TF32
         self.kernels_off = set(self.GPU_STAGES.get(variant, ()))
-        if variant == "-conv-taps":
-            self.kernels_off.add("conv_taps")
+        if variant in ("-conv-taps", "-winograd"):
+            self.kernels_off.add(variant[1:].replace("-", "_"))
         self.freeze_d = variant not in ("plain", "+skip-input-grads", "+reuse-buffers", "-frozen-d")
         self.skip_input_grads, self.reuse, self.fast = self.VARIANTS.get(variant, self.VARIANTS["all"])
         self.device = device
@@ -387,6 +388,8 @@ def check_options(parser, args, engines_known=None):
     if len(set(args.model)) != len(args.model):
         parser.error(f"--model {' '.join(args.model)}: a model named twice")
     if engines_known is not None and args.engines:
+        engines_known = list(engines_known) + [f"{e} [{change}]" for e in engines_known
+                                               if e.startswith("minigan") for change in MiniganStep.CHANGES]
         unknown = [e for e in args.engines if e not in engines_known]
         if unknown:
             parser.error(f"--engines {unknown[0]}: not available here (choose from {', '.join(engines_known)})")
@@ -427,7 +430,9 @@ def main(argv=None):
                         help="batch sizes (default: each model's own, see --model)")
     parser.add_argument("--repeats", type=positive_int, default=9)
     parser.add_argument("--warmup", type=nonneg_int, default=2)
-    parser.add_argument("--engines", nargs="+", default=None, help="subset of " + ", ".join(available_engines()))
+    parser.add_argument("--engines", nargs="+", default=None,
+                        help="subset of " + ", ".join(available_engines()) + "; or minigan with one change "
+                             "switched off, e.g. 'minigan-numpy [-winograd]' (" + ", ".join(MiniganStep.CHANGES) + ")")
     parser.add_argument("--ablation", action="store_true",
                         help="CPU only: minigan with its optimisations switched on one by one, and "
                              "with each of issue 13's changes switched off alone (" +
