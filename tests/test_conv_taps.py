@@ -12,7 +12,7 @@ from minigan import nn
 from minigan.kernels import conv_taps
 from minigan.kernels.workspace import Workspace
 from minigan.nn.im2col import col2im, im2col
-from torch_mirror import mirror, rel_err, tensor
+from torch_mirror import assert_gradcheck_and_torch
 
 # (Cin, Cout, kernel, stride, padding, (H, W))
 CONV_SHAPES = [
@@ -131,22 +131,7 @@ def test_layers_padding_free_equal_plain(index, forced, monkeypatch):
 def test_layers_padding_free_gradcheck_and_torch(index, forced, rng):
     module, shape = LAYERS[index]
     module = copy.deepcopy(module).double()
-    x = rng.standard_normal(shape)
-    report = mg.gradcheck(module, x)
-    assert report.ok, str(report)
-    module.zero_grad()
-    t_module = mirror(module)
-    y = module(x)
-    dy = rng.standard_normal(y.shape)
-    xt = tensor(x, requires_grad=True)
-    yt = t_module(xt)
-    assert rel_err(y, yt) < 1e-6
-    dx = module.backward(dy)
-    yt.backward(tensor(dy))
-    assert rel_err(dx, xt.grad) < 1e-6
-    t_params = dict(t_module.named_parameters())
-    for name, p in module.named_parameters():
-        assert rel_err(p.grad, t_params[name].grad) < 1e-6, name
+    assert_gradcheck_and_torch(module, rng.standard_normal(shape), rng, tol=1e-6)
 
 
 def test_weight_grad_without_input_grad(forced):

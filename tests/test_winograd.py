@@ -12,7 +12,7 @@ from minigan import nn
 from minigan.kernels import ops, winograd, winograd_cpu
 from minigan.kernels.workspace import Workspace
 from minigan.nn.im2col import col2im, im2col
-from torch_mirror import mirror, rel_err, tensor
+from torch_mirror import assert_gradcheck_and_torch, rel_err
 
 # (C, Co, (H, W), N): the correlation's input channels, output channels, input size, batch
 SHAPES = [(2, 3, (4, 4), 1), (3, 2, (8, 12), 2), (1, 4, (12, 8), 3), (4, 4, (16, 16), 2)]
@@ -216,19 +216,4 @@ def test_float32_dcgan64_layers_match_plain(monkeypatch):
 def test_layers_by_winograd_gradcheck_and_torch(index, forced, rng):
     module, shape = LAYERS[index]
     module = copy.deepcopy(module).double()
-    x = rng.standard_normal(shape)
-    report = mg.gradcheck(module, x)
-    assert report.ok, str(report)
-    module.zero_grad()
-    t_module = mirror(module)
-    y = module(x)
-    dy = rng.standard_normal(y.shape)
-    xt = tensor(x, requires_grad=True)
-    yt = t_module(xt)
-    assert rel_err(y, yt) < 1e-10
-    dx = module.backward(dy)
-    yt.backward(tensor(dy))
-    assert rel_err(dx, xt.grad) < 1e-10
-    t_params = dict(t_module.named_parameters())
-    for name, p in module.named_parameters():
-        assert rel_err(p.grad, t_params[name].grad) < 1e-10, name
+    assert_gradcheck_and_torch(module, rng.standard_normal(shape), rng, tol=1e-10)

@@ -78,3 +78,23 @@ def rel_err(a, b, floor=1e-8):
     b = b.detach().numpy() if hasattr(b, "detach") else np.asarray(b, dtype=np.float64)
     assert a.shape == b.shape, (a.shape, b.shape)
     return float(np.abs(a - b).max() / max(np.abs(b).max(), floor))
+
+
+def assert_gradcheck_and_torch(module, x, rng, tol):
+    """A float64 module: finite differences agree with its backward, and its output, dL/dx and
+    every parameter's gradient agree with its PyTorch twin's within ``tol`` (relative)."""
+    report = mg.gradcheck(module, x)
+    assert report.ok, str(report)
+    module.zero_grad()
+    t_module = mirror(module)
+    y = module(x)
+    dy = rng.standard_normal(y.shape)
+    xt = tensor(x, requires_grad=True)
+    yt = t_module(xt)
+    assert rel_err(y, yt) < tol
+    dx = module.backward(dy)
+    yt.backward(tensor(dy))
+    assert rel_err(dx, xt.grad) < tol
+    t_params = dict(t_module.named_parameters())
+    for name, p in module.named_parameters():
+        assert rel_err(p.grad, t_params[name].grad) < tol, name
